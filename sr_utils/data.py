@@ -1,0 +1,485 @@
+"""Datasets: finding a local copy, the Keras cache or a download, and seeded splits.
+
+Every loader looks in the same places, in this order, and says which ones it tried when
+none works:
+
+1. a local copy in the folder named by the ``SR_DATA_DIR`` environment variable (or the
+   ``data_dir`` argument), e.g. ``SR_DATA_DIR=/path/to/data`` holding ``cifar10.npz``;
+2. the standard Keras cache, ``$KERAS_HOME/datasets`` (default ``~/.keras/datasets``);
+3. the normal download into that cache (skipped with ``download=False``).
+
+Images are returned as uint8 arrays in ``(N, H, W, 3)`` layout with values in [0, 255].
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+
+DATA_DIR_ENV = "SR_DATA_DIR"
+
+CIFAR10_LABELS = (
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+)
+
+
+def local_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
+    """The folder holding local dataset copies: ``data_dir``, else ``$SR_DATA_DIR``, else None.
+
+    Raises:
+        FileNotFoundError: the folder is named but does not exist.
+    """
+    source = "data_dir argument"
+    if data_dir is None:
+        data_dir = os.environ.get(DATA_DIR_ENV) or None
+        source = f"environment variable {DATA_DIR_ENV}"
+    if data_dir is None:
+        return None
+    path = Path(data_dir).expanduser()
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"{source} points to {str(path)!r}, which is not a directory. "
+            f"Point it at the folder that holds the dataset files (e.g. cifar10.npz), or unset it."
+        )
+    return path
+
+
+def keras_cache_dir() -> Path:
+    """The Keras dataset cache: ``$KERAS_HOME/datasets``, default ``~/.keras/datasets``."""
+    home = os.environ.get("KERAS_HOME") or os.path.join("~", ".keras")
+    return Path(home).expanduser() / "datasets"
+
+
+def _not_found(name: str, tried: list[str], fix: str) -> FileNotFoundError:
+    lines = "\n".join(f"  - {t}" for t in tried)
+    return FileNotFoundError(f"{name} could not be loaded. Tried, in order:\n{lines}\nTo fix: {fix}")
+
+
+# --------------------------------------------------------------------------------------
+# CIFAR-10
+# --------------------------------------------------------------------------------------
+def _check_images(x: np.ndarray, shape: tuple[int, int, int], where: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[1:] != shape:
+        raise ValueError(
+            f"{where}: expected uint8 images of shape (N, {shape[0]}, {shape[1]}, {shape[2]}), "
+            f"got {x.dtype} {x.shape}. The file is not in the expected format; re-create or re-download it."
+        )
+    return x
+
+
+def _labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
+    y = np.asarray(y).reshape(-1)
+    if y.shape[0] != n:
+        raise ValueError(f"{where}: {y.shape[0]} labels for {n} images; the file is inconsistent.")
+    return y.astype(np.uint8).reshape(-1, 1)
+
+
+def _load_cifar10_npz(path: Path):
+    with np.load(path, allow_pickle=False) as d:
+        missing = {"x_train", "y_train", "x_test", "y_test"} - set(d.files)
+        if missing:
+            raise ValueError(
+                f"{path} lacks the arrays {sorted(missing)}; a CIFAR-10 .npz needs "
+                "x_train, y_train, x_test and y_test (uint8, images (N, 32, 32, 3))."
+            )
+        x_train = _check_images(d["x_train"], (32, 32, 3), f"{path}: x_train")
+        x_test = _check_images(d["x_test"], (32, 32, 3), f"{path}: x_test")
+        y_train = _labels(d["y_train"], len(x_train), f"{path}: y_train")
+        y_test = _labels(d["y_test"], len(x_test), f"{path}: y_test")
+    return (x_train, y_train), (x_test, y_test)
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles CIFAR batch files while refusing anything but NumPy arrays and builtins."""
+
+    _allowed = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) in self._allowed:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a CIFAR batch file")
+
+
+def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with open(path, "rb") as f:
+        try:
+            d = _ArrayUnpickler(f, encoding="bytes").load()
+        except (pickle.UnpicklingError, EOFError, ValueError) as e:
+            raise ValueError(
+                f"{path} is not a readable CIFAR-10 batch ({e}). It may be truncated: "
+                "delete the cifar-10-batches-py folder so that it is downloaded again."
+            ) from e
+    d = {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
+    data = np.asarray(d["data"], dtype=np.uint8)
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise ValueError(f"{path}: 'data' has shape {data.shape}, expected (N, 3072).")
+    x = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(x), _labels(d["labels"], len(x), str(path))
+
+
+def _load_cifar10_batches(folder: Path):
+    parts = [_read_cifar_batch(folder / f"data_batch_{i}") for i in range(1, 6)]
+    x_train = np.concatenate([p[0] for p in parts])
+    y_train = np.concatenate([p[1] for p in parts])
+    return (x_train, y_train), _read_cifar_batch(folder / "test_batch")
+
+
+def cifar10_cache_candidates() -> list[Path]:
+    """Folders of the Keras cache where ``cifar-10-batches-py`` is extracted (Keras 3, then 2)."""
+    cache = keras_cache_dir()
+    return [
+        cache / "cifar-10-batches-py-target" / "cifar-10-batches-py",
+        cache / "cifar-10-batches-py",
+    ]
+
+
+def load_cifar10(data_dir: str | os.PathLike | None = None, download: bool = True):
+    """Load CIFAR-10 in the Keras layout, from a local copy, the Keras cache or a download.
+
+    Lookup order: ``<data_dir or $SR_DATA_DIR>/cifar10.npz`` (arrays ``x_train, y_train,
+    x_test, y_test``), then the Keras cache's extracted ``cifar-10-batches-py`` folder, then
+    ``keras.datasets.cifar10.load_data()`` (a 163 MB download) unless ``download=False``.
+
+    Returns:
+        ``(x_train, y_train), (x_test, y_test)``: images ``(N, 32, 32, 3)`` uint8 in [0, 255],
+        labels ``(N, 1)`` uint8 class ids 0-9 (names in ``CIFAR10_LABELS``).
+
+    Raises:
+        FileNotFoundError: no source worked; the message lists what was tried and the fix.
+        ValueError: a file was found but is not in the expected format.
+    """
+    tried = []
+    folder = local_data_dir(data_dir)
+    if folder is None:
+        tried.append(f"local copy: {DATA_DIR_ENV} is not set")
+    else:
+        path = folder / "cifar10.npz"
+        if path.is_file():
+            return _load_cifar10_npz(path)
+        tried.append(f"local copy: {path} does not exist")
+    for candidate in cifar10_cache_candidates():
+        if (candidate / "data_batch_1").is_file():
+            return _load_cifar10_batches(candidate)
+        tried.append(f"Keras cache: {candidate} has no data_batch_1")
+    if download:
+        try:
+            import keras
+
+            (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
+            return (x_train, y_train.astype(np.uint8)), (x_test, y_test.astype(np.uint8))
+        except Exception as e:  # network, disk or checksum errors all end here
+            tried.append(f"download: keras.datasets.cifar10.load_data() failed: {type(e).__name__}: {e}")
+    else:
+        tried.append("download: skipped (download=False)")
+    raise _not_found(
+        "CIFAR-10",
+        tried,
+        f"put cifar10.npz (uint8 x_train, y_train, x_test, y_test) in a folder and set "
+        f"{DATA_DIR_ENV} to it, or run with internet access once so that Keras caches the "
+        f"dataset in {keras_cache_dir()}.",
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Local-only image sets (no public download exists for these exact files)
+# --------------------------------------------------------------------------------------
+def _find_local_file(filename: str, data_dir, what: str) -> Path:
+    folder = local_data_dir(data_dir)
+    tried = [f"{DATA_DIR_ENV} is not set" if folder is None else f"{folder / filename} does not exist"]
+    if folder is not None and (folder / filename).is_file():
+        return folder / filename
+    cached = keras_cache_dir() / filename
+    if cached.is_file():
+        return cached
+    tried.append(f"{cached} does not exist")
+    raise _not_found(
+        what, tried, f"copy {filename} into a folder and set {DATA_DIR_ENV} to it (see data/README.md)."
+    )
+
+
+def load_natural96(data_dir: str | os.PathLike | None = None):
+    """Load the 96x96 natural-photo crops (T91 + BSDS), the project's stand-in for STL-10.
+
+    Looks for ``natural96.npz`` in ``data_dir`` / ``$SR_DATA_DIR``, then the Keras cache.
+
+    Returns:
+        ``(x_train, x_val)``: ``(2523, 96, 96, 3)`` and ``(272, 96, 96, 3)`` uint8 in [0, 255];
+        the validation crops come from whole images that give no training crop.
+    """
+    path = _find_local_file("natural96.npz", data_dir, "natural96 (96x96 natural-photo crops)")
+    with np.load(path, allow_pickle=False) as d:
+        x_train = _check_images(d["x_train"], (96, 96, 3), f"{path}: x_train")
+        x_val = _check_images(d["x_val"], (96, 96, 3), f"{path}: x_val")
+    return x_train, x_val
+
+
+def load_stl10_subset(data_dir: str | os.PathLike | None = None) -> np.ndarray:
+    """Load the 256 real STL-10 images kept for checks (``stl10_subset.npz``, array ``x``).
+
+    Returns:
+        ``(256, 96, 96, 3)`` uint8 in [0, 255]. Too few to train on: an evaluation set only.
+    """
+    path = _find_local_file("stl10_subset.npz", data_dir, "STL-10 subset (256 images)")
+    with np.load(path, allow_pickle=False) as d:
+        return _check_images(d["x"], (96, 96, 3), f"{path}: x")
+
+
+# --------------------------------------------------------------------------------------
+# Splits and subsets
+# --------------------------------------------------------------------------------------
+def train_val_split(x: np.ndarray, y: np.ndarray | None = None, val_fraction: float = 0.1, seed: int = 42):
+    """Split arrays into training and validation parts with a seeded random permutation.
+
+    The same ``seed`` and array length always give the same split (NumPy ``default_rng``).
+    ``round(val_fraction * N)`` items go to validation, the rest to training.
+
+    Args:
+        x: array of N items (e.g. images ``(N, H, W, 3)``).
+        y: optional array of N labels, split the same way.
+        val_fraction: share of items for validation, strictly between 0 and 1.
+        seed: seed of the permutation.
+
+    Returns:
+        ``(x_train, y_train), (x_val, y_val)``, with ``y_*`` None when ``y`` is None.
+    """
+    x = np.asarray(x)
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be strictly between 0 and 1, got {val_fraction}.")
+    if y is not None and len(y) != len(x):
+        raise ValueError(f"x has {len(x)} items but y has {len(y)}; they must match.")
+    n_val = int(round(val_fraction * len(x)))
+    if n_val < 1 or n_val >= len(x):
+        raise ValueError(
+            f"val_fraction={val_fraction} of {len(x)} items leaves an empty split; use more items "
+            "or another fraction."
+        )
+    order = np.random.default_rng(seed).permutation(len(x))
+    val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+    y_train = None if y is None else np.asarray(y)[train_idx]
+    y_val = None if y is None else np.asarray(y)[val_idx]
+    return (x[train_idx], y_train), (x[val_idx], y_val)
+
+
+def take(n: int | None, *arrays: np.ndarray, seed: int = 0):
+    """The same seeded random ``n`` items of each array, kept in their original order.
+
+    Used for the quick profile's small subsets. ``n=None`` (or ``n >= N``) returns the arrays
+    unchanged. Returns one array when one is given, else a tuple.
+    """
+    if not arrays:
+        raise ValueError("take() needs at least one array.")
+    length = len(arrays[0])
+    if any(len(a) != length for a in arrays):
+        raise ValueError(f"take() needs arrays of equal length, got {[len(a) for a in arrays]}.")
+    if n is not None and n < 1:
+        raise ValueError(f"n must be at least 1 or None, got {n}.")
+    if n is None or n >= length:
+        out = arrays
+    else:
+        idx = np.sort(np.random.default_rng(seed).choice(length, n, replace=False))
+        out = tuple(a[idx] for a in arrays)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+# --------------------------------------------------------------------------------------
+# STL-10 (the official binary release)
+# --------------------------------------------------------------------------------------
+STL10_URL = "http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz"
+STL10_ARCHIVE_SIZE = 2_640_397_119  # bytes of stl10_binary.tar.gz
+STL10_MD5 = "91f7769df0f17e558f3565bffb0c7dfb"
+STL10_FOLDER = "stl10_binary"
+STL10_COUNTS = {"train": 5000, "test": 8000, "unlabeled": 100000}  # images per split
+STL10_LABELS = ("airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck")
+_STL10_IMAGE_BYTES = 3 * 96 * 96
+
+
+def _stl10_count(path: Path, expected_count: int, item_bytes: int, limit: int | None) -> int:
+    """Checks the file size against ``expected_count`` items; returns how many to read."""
+    expected = expected_count * item_bytes
+    size = path.stat().st_size
+    if size != expected:
+        what = f"{expected_count:,} images of 96x96x3" if item_bytes > 1 else f"{expected_count:,} labels"
+        raise ValueError(
+            f"{path} has {size:,} bytes, expected {expected:,} ({what}): the file is truncated "
+            "or corrupt; delete it and download again."
+        )
+    return expected_count if limit is None else min(limit, expected_count)
+
+
+def _read_stl10_images(path: Path, expected_count: int, limit: int | None = None, memmap: bool = False):
+    """Decode an STL-10 ``*_X.bin`` file (each image 3x96x96 uint8, column-major).
+
+    Returns:
+        ``(N, 96, 96, 3)`` uint8 in [0, 255] (RGB, rows first), the first ``limit`` images when
+        given. With ``memmap=True`` a read-only view of an ``np.memmap`` (nothing is read until
+        used); otherwise an in-memory array.
+    """
+    n = _stl10_count(path, expected_count, _STL10_IMAGE_BYTES, limit)
+    if memmap:
+        raw = np.memmap(path, dtype=np.uint8, mode="r", shape=(n, 3, 96, 96))
+        return np.asarray(raw.transpose(0, 3, 2, 1))  # plain ndarray whose base is the memmap
+    raw = np.fromfile(path, dtype=np.uint8, count=n * _STL10_IMAGE_BYTES)
+    return np.ascontiguousarray(raw.reshape(-1, 3, 96, 96).transpose(0, 3, 2, 1))
+
+
+def _read_stl10_labels(path: Path, expected_count: int, limit: int | None = None) -> np.ndarray:
+    """Decode an STL-10 ``*_y.bin`` file (one byte 1..10 per image) to ``(N,)`` uint8 ids 0-9."""
+    n = _stl10_count(path, expected_count, 1, limit)
+    y = np.fromfile(path, dtype=np.uint8, count=n)
+    if y.size and (y.min() < 1 or y.max() > 10):
+        raise ValueError(
+            f"{path} holds labels from {y.min()} to {y.max()}, expected 1..10: the file is not "
+            "an STL-10 label file; delete it and download again."
+        )
+    return y - 1
+
+
+def _fetch(url: str, dest: Path) -> tuple[int, str]:
+    """Streams ``url`` into ``dest`` with a progress bar; returns (bytes written, md5 hex)."""
+    import urllib.request
+
+    from tqdm.auto import tqdm
+
+    md5, size = hashlib.md5(), 0
+    with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as f, tqdm(
+        total=STL10_ARCHIVE_SIZE, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name
+    ) as bar:
+        while chunk := response.read(1 << 20):
+            f.write(chunk)
+            md5.update(chunk)
+            size += len(chunk)
+            bar.update(len(chunk))
+    return size, md5.hexdigest()
+
+
+def download_stl10(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Download ``STL10_URL`` (2.6 GB), verify its size and md5 and extract it into ``cache_dir``.
+
+    ``cache_dir`` defaults to the Keras cache (``keras_cache_dir()``). The archive is written to a
+    ``.part`` file, renamed only once verified, and deleted after extraction.
+
+    Returns:
+        The extracted folder, ``<cache_dir>/stl10_binary``.
+
+    Raises:
+        ValueError: the download has the wrong size or md5 (no partial file is left behind).
+        OSError: the network or the disk failed.
+    """
+    cache = keras_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
+    cache.mkdir(parents=True, exist_ok=True)
+    archive = cache / "stl10_binary.tar.gz"
+    part = archive.with_name(archive.name + ".part")
+    try:
+        size, md5 = _fetch(STL10_URL, part)
+        if size != STL10_ARCHIVE_SIZE:
+            raise ValueError(
+                f"downloaded {size:,} bytes from {STL10_URL}, expected {STL10_ARCHIVE_SIZE:,}: "
+                "the download was cut short; try again."
+            )
+        if md5 != STL10_MD5:
+            raise ValueError(
+                f"the archive from {STL10_URL} has md5 {md5}, expected {STL10_MD5}: it is "
+                "corrupt; try again."
+            )
+        part.replace(archive)
+    finally:
+        part.unlink(missing_ok=True)
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            if hasattr(tarfile, "data_filter"):  # Python 3.10.12+ / 3.11.4+
+                tar.extractall(cache, filter="data")
+            else:
+                for m in tar.getmembers():
+                    if not (m.isfile() or m.isdir()) or Path(m.name).is_absolute() or ".." in m.name:
+                        raise ValueError(f"{archive}: refusing to extract the member {m.name!r}")
+                tar.extractall(cache)
+    finally:
+        archive.unlink(missing_ok=True)
+    return cache / STL10_FOLDER
+
+
+def load_stl10(
+    split: str = "train",
+    data_dir: str | os.PathLike | None = None,
+    download: bool = True,
+    limit: int | None = None,
+):
+    """Load one STL-10 split (96x96 colour photos) from a local copy, the Keras cache or a download.
+
+    Lookup order: ``<data_dir or $SR_DATA_DIR>/stl10_binary/``, then the Keras cache's
+    ``stl10_binary/``, then ``download_stl10()`` (a 2.6 GB download) unless ``download=False``.
+
+    Args:
+        split: ``"train"`` (5,000 labelled images), ``"test"`` (8,000 labelled) or
+            ``"unlabeled"`` (100,000).
+        limit: keep only the first ``limit`` images (at least 1); None keeps all.
+
+    Returns:
+        For "train" and "test": ``(x, y)``, images ``(N, 96, 96, 3)`` uint8 in [0, 255] in memory
+        and labels ``(N,)`` uint8 class ids 0-9 (names in ``STL10_LABELS``).
+        For "unlabeled": ``x`` only, ``(N, 96, 96, 3)`` uint8 in [0, 255], a read-only view of an
+        ``np.memmap`` (the file is 2.76 GB; images are read from disk when used).
+
+    Raises:
+        ValueError: bad ``split`` or ``limit``, or a file of the wrong size or content.
+        FileNotFoundError: no source worked; the message lists what was tried and the fix.
+    """
+    if split not in STL10_COUNTS:
+        raise ValueError(f"split must be one of {sorted(STL10_COUNTS)}, got {split!r}.")
+    is_int = isinstance(limit, (int, np.integer)) and not isinstance(limit, bool)
+    if limit is not None and (not is_int or limit < 1):
+        raise ValueError(f"limit must be an integer of at least 1 or None, got {limit!r}.")
+    names = [f"{split}_X.bin"] + ([] if split == "unlabeled" else [f"{split}_y.bin"])
+
+    def load(folder: Path):
+        count = STL10_COUNTS[split]
+        if split == "unlabeled":
+            return _read_stl10_images(folder / names[0], count, limit, memmap=True)
+        x = _read_stl10_images(folder / names[0], count, limit)
+        return x, _read_stl10_labels(folder / names[1], count, limit)
+
+    def missing(folder: Path) -> list[str]:
+        return [n for n in names if not (folder / n).is_file()]
+
+    tried, candidates = [], []
+    local = local_data_dir(data_dir)
+    if local is None:
+        tried.append(f"local copy: {DATA_DIR_ENV} is not set")
+    else:
+        candidates.append(("local copy", local / STL10_FOLDER))
+    candidates.append(("Keras cache", keras_cache_dir() / STL10_FOLDER))
+    for where, folder in candidates:
+        lacking = missing(folder)
+        if not lacking:
+            return load(folder)
+        tried.append(f"{where}: {folder} has no {', '.join(lacking)}")
+    if download:
+        try:
+            folder = download_stl10()
+        except Exception as e:  # network, disk, checksum or archive errors all end here
+            tried.append(f"download: {STL10_URL} failed: {type(e).__name__}: {e}")
+        else:
+            if not missing(folder):
+                return load(folder)
+            tried.append(f"download: the archive did not give {folder / names[0]}")
+    else:
+        tried.append("download: skipped (download=False)")
+    raise _not_found(
+        f"STL-10 ({split})",
+        tried,
+        f"set {DATA_DIR_ENV} to a folder that contains {STL10_FOLDER}/ (with {', '.join(names)}), "
+        f"or download {STL10_URL} by hand and extract it into {keras_cache_dir()} so that "
+        f"{keras_cache_dir() / STL10_FOLDER} holds the .bin files.",
+    )

@@ -1,0 +1,83 @@
+"""The degradation (HR -> LR by bicubic downscaling) and interpolation baselines (LR -> HR).
+
+``downscale`` is the single function that makes every LR input in this project. Two
+conventions exist and each model card says which one its model was trained and scored on:
+
+* ``antialias=False`` (default): the original studies' ``tf.image.resize(..., "bicubic")``,
+  which samples the bicubic kernel at the LR grid without widening it (aliasing).
+* ``antialias=True``: the kernel is widened by the scale, like MATLAB ``imresize``; this is
+  the degradation of published SR benchmarks (Set5, Set14, BSD100, ...).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from .images import to_float
+
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3")
+_CHUNK = 512  # images resized per call: bounds memory on large sets
+
+
+def _check_scale(scale) -> int:
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 2:
+        raise ValueError(f"scale must be an integer >= 2, got {scale!r}.")
+    return int(scale)
+
+
+def _resize(x: np.ndarray, size: tuple[int, int], method: str, antialias: bool) -> np.ndarray:
+    out = np.empty((len(x), *size, x.shape[-1]), np.float32)
+    for start in range(0, len(x), _CHUNK):
+        part = tf.image.resize(x[start:start + _CHUNK], size, method=method, antialias=antialias)
+        out[start:start + _CHUNK] = part.numpy()
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def downscale(images, scale: int, antialias: bool = False) -> np.ndarray:
+    """Make low-resolution inputs from high-resolution images by bicubic downscaling.
+
+    Args:
+        images: HR images ``(N, H, W, 3)``, float in [0, 1] (or uint8 in [0, 255]); H and W
+            must be divisible by ``scale``.
+        scale: integer factor >= 2.
+        antialias: False for the original studies' TF bicubic (no antialiasing); True for the
+            MATLAB-``imresize``-style degradation of published SR benchmarks.
+
+    Returns:
+        LR images ``(N, H // scale, W // scale, 3)`` float32, clipped to [0, 1] (bicubic
+        overshoot near edges is clipped; values are not quantized).
+
+    Raises:
+        ValueError: wrong rank or channels, non-finite or out-of-range values, a scale that is
+            not an integer >= 2, or a size not divisible by the scale.
+    """
+    scale = _check_scale(scale)
+    x = to_float(images, "images")
+    h, w = x.shape[1:3]
+    if h % scale or w % scale:
+        raise ValueError(
+            f"image size {h}x{w} is not divisible by scale {scale}; crop the images to a "
+            f"multiple of the scale first (e.g. {h - h % scale}x{w - w % scale})."
+        )
+    return _resize(x, (h // scale, w // scale), "bicubic", antialias)
+
+
+def interpolate(images, scale: int, method: str = "bicubic") -> np.ndarray:
+    """Upscale LR images by plain interpolation: the baselines every model is compared with.
+
+    Args:
+        images: LR images ``(N, h, w, 3)`` float in [0, 1] (or uint8).
+        scale: integer factor >= 2.
+        method: one of ``INTERPOLATIONS`` (``nearest``, ``bilinear``, ``bicubic``, ``lanczos3``),
+            computed with ``tf.image.resize``.
+
+    Returns:
+        ``(N, h * scale, w * scale, 3)`` float32 clipped to [0, 1].
+    """
+    scale = _check_scale(scale)
+    if method not in INTERPOLATIONS:
+        raise ValueError(f"method must be one of {INTERPOLATIONS}, got {method!r}.")
+    x = to_float(images, "images")
+    h, w = x.shape[1:3]
+    return _resize(x, (h * scale, w * scale), method, antialias=False)

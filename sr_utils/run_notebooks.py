@@ -1,0 +1,84 @@
+"""Run the study headless: execute the notebooks in order and save them with their outputs.
+
+Usage (from the repository)::
+
+    python -m sr_utils.run_notebooks                 # every notebook, full profile
+    python -m sr_utils.run_notebooks --quick         # every notebook, quick smoke profile
+    python -m sr_utils.run_notebooks notebooks/01_cifar10_x2.ipynb
+
+Each notebook runs with its own folder as working directory. Notebooks run in the full profile
+are saved in place with their outputs, but only once the whole notebook has succeeded (written
+to a temporary file, then renamed). Outputs are cleaned for committing: execution counts reset
+and per-cell timing metadata dropped. Quick runs check that the notebooks work and leave the
+notebook files unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .training import PROFILE_ENV, repo_root
+
+
+def clean(nb) -> None:
+    """Strip what changes on every run and says nothing: execution counts and timing metadata."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("ExecuteTime", None)
+        if cell.cell_type == "code":
+            cell.execution_count = None
+            for output in cell.outputs:
+                if "execution_count" in output:
+                    output.execution_count = None
+
+
+def run(path: Path, profile: str, timeout: int | None = None) -> float:
+    """Execute one notebook in ``profile``; returns seconds taken. Saves it only for ``full``."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    old = os.environ.get(PROFILE_ENV)
+    os.environ[PROFILE_ENV] = profile  # the kernel inherits this environment
+    start = time.time()
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    finally:
+        if old is None:
+            os.environ.pop(PROFILE_ENV, None)
+        else:
+            os.environ[PROFILE_ENV] = old
+    if profile == "full":
+        clean(nb)
+        tmp = path.with_name(path.stem + ".tmp.ipynb")
+        nbformat.write(nb, tmp)
+        os.replace(tmp, path)
+    return time.time() - start
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sr_utils.run_notebooks", description=__doc__.split("\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all, in order)")
+    parser.add_argument("--quick", action="store_true", help="quick smoke profile; notebook files are not rewritten")
+    parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: no limit)")
+    args = parser.parse_args(argv)
+    paths = args.notebooks or sorted((repo_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    missing = [str(p) for p in paths if not Path(p).is_file()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    profile = "quick" if args.quick else "full"
+    for path in paths:
+        print(f"running {path} ({profile} profile) ...", flush=True)
+        seconds = run(Path(path).resolve(), profile, args.timeout)
+        print(f"  done in {seconds / 60:.1f} min", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

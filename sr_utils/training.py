@@ -1,0 +1,143 @@
+"""Training helpers: run profiles, seeding, the original callbacks, and safe model saving."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+PROFILE_ENV = "SR_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much a notebook trains and evaluates.
+
+    Attributes:
+        name: ``"full"`` (the original recipe, for interactive runs) or ``"quick"`` (a smoke run
+            of the whole notebook in seconds, used under the test suite).
+        epochs: maximum training epochs (early stopping may end sooner).
+        batch_size: images per optimizer step.
+        n_train, n_val, n_test: images kept per split; None keeps all.
+        steps_per_epoch: optimizer steps per epoch; None means one pass over the training data.
+    """
+
+    name: str
+    epochs: int
+    batch_size: int
+    n_train: int | None = None
+    n_val: int | None = None
+    n_test: int | None = None
+    steps_per_epoch: int | None = None
+
+    @property
+    def is_quick(self) -> bool:
+        return self.name == "quick"
+
+
+PROFILES = {
+    "full": Profile("full", epochs=20, batch_size=64),
+    "quick": Profile("quick", epochs=1, batch_size=16, n_train=128, n_val=32, n_test=64, steps_per_epoch=4),
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The run profile: ``name``, else ``$SR_PROFILE``, else quick under pytest, else full.
+
+    Notebooks executed by ``pytest --nbmake`` inherit pytest's ``PYTEST_CURRENT_TEST``
+    variable, so they pick the quick profile without any flag; ``SR_PROFILE=full`` overrides.
+    """
+    if name is None:
+        name = os.environ.get(PROFILE_ENV) or ("quick" if "PYTEST_CURRENT_TEST" in os.environ else "full")
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; use one of {sorted(PROFILES)} (e.g. {PROFILE_ENV}=quick).")
+    return PROFILES[name]
+
+
+def repo_root(start: str | os.PathLike | None = None) -> Path:
+    """The repository folder: the first of ``start`` (default: cwd) and its parents that holds
+    ``sr_utils/`` and ``notebooks/``, else the folder this package was imported from."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "sr_utils" / "__init__.py").is_file() and (folder / "notebooks").is_dir():
+            return folder
+    return Path(__file__).resolve().parent.parent
+
+
+def output_dirs(profile: Profile, root: str | os.PathLike | None = None) -> tuple[Path, Path]:
+    """Where a run writes models and plots: ``model/`` and ``plots/`` for the full profile; an
+    ignored scratch folder (``.sr_scratch/quick/``) for the quick one, so that a smoke run never
+    replaces a committed model or figure. The folders are created.
+
+    Returns:
+        ``(model_dir, plot_dir)``.
+    """
+    root = Path(root) if root is not None else repo_root()
+    base = root if profile.name == "full" else root / ".sr_scratch" / profile.name
+    model_dir, plot_dir = base / "model", base / "plots"
+    model_dir.mkdir(parents=True, exist_ok=True)
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    return model_dir, plot_dir
+
+
+def set_seed(seed: int = 42) -> None:
+    """Seed Python, NumPy and the backend (``keras.utils.set_random_seed``) for repeatable runs."""
+    keras.utils.set_random_seed(seed)
+
+
+def save_model_atomic(model: keras.Model, path: str | os.PathLike) -> Path:
+    """Save a model to ``path`` (must end in ``.keras``) via a temporary file and a rename, so an
+    interrupted save never leaves a broken or half-written model at ``path``."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"model path must end in .keras, got {str(path)!r}.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+class BestModelCheckpoint(keras.callbacks.Callback):
+    """Save the model whenever the monitored value improves, atomically (see ``save_model_atomic``)."""
+
+    def __init__(self, path: str | os.PathLike, monitor: str = "val_loss"):
+        super().__init__()
+        self.path = Path(path)
+        self.monitor = monitor
+        self.best = float("inf")
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            raise ValueError(f"BestModelCheckpoint monitors {self.monitor!r}, which is not in the logs; pass validation data.")
+        if value < self.best:
+            self.best = float(value)
+            save_model_atomic(self.model, self.path)
+
+
+def original_callbacks(checkpoint_path: str | os.PathLike, backup_dir: str | os.PathLike | None = None,
+                       patience: int = 3, lr_patience: int = 2) -> list[keras.callbacks.Callback]:
+    """The original studies' callbacks, plus resumability.
+
+    * ``EarlyStopping(val_loss, patience=3, restore_best_weights=True)``;
+    * ``ReduceLROnPlateau(val_loss, factor=0.5, patience=2)``: the patience is below early
+      stopping's so the learning rate is halved before training gives up;
+    * a checkpoint of the best model (by ``val_loss``) at ``checkpoint_path``, saved atomically;
+    * with ``backup_dir``, ``keras.callbacks.BackupAndRestore``: an interrupted ``fit`` started
+      again with the same callbacks resumes from the last finished epoch.
+    """
+    callbacks = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True, verbose=1),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=lr_patience, min_lr=1e-6, verbose=1),
+        BestModelCheckpoint(checkpoint_path),
+    ]
+    if backup_dir is not None:
+        callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir)))
+    return callbacks
