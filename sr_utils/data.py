@@ -483,3 +483,44 @@ def load_stl10(
         f"or download {STL10_URL} by hand and extract it into {keras_cache_dir()} so that "
         f"{keras_cache_dir() / STL10_FOLDER} holds the .bin files.",
     )
+
+
+# --------------------------------------------------------------------------------------
+# The 96x96 study's data source
+# --------------------------------------------------------------------------------------
+STUDY96_SOURCES = ("auto", "stl10", "natural96")
+
+
+def load_study96(source: str = "auto", data_dir: str | os.PathLike | None = None, download: bool = True):
+    """Training and test images for the 96x96 (STL-10) study, from a named source.
+
+    * ``"stl10"``: STL-10 ``train`` (5,000) for training and ``test`` (8,000) for testing
+      (``load_stl10``; downloads 2.6 GB when no local copy exists and ``download`` is True).
+    * ``"natural96"``: the project's stand-in, ``natural96.npz`` (2,523 training crops; the 272
+      ``x_val`` crops from held-out whole photos serve as the test set).
+    * ``"auto"``: STL-10 when a local copy exists, else natural96 when a local copy exists, else
+      STL-10 (downloaded when ``download`` is True).
+
+    Returns:
+        ``(source, x_train, x_test)``: the source used and images ``(N, 96, 96, 3)`` uint8.
+    """
+    if source not in STUDY96_SOURCES:
+        raise ValueError(f"source must be one of {STUDY96_SOURCES}, got {source!r}.")
+    if source == "auto":
+        try:
+            return ("stl10", *_stl10_train_test(data_dir, download=False))
+        except FileNotFoundError:
+            pass
+        try:
+            return ("natural96", *load_natural96(data_dir))
+        except FileNotFoundError:
+            source = "stl10"
+    if source == "natural96":
+        return ("natural96", *load_natural96(data_dir))
+    return ("stl10", *_stl10_train_test(data_dir, download=download))
+
+
+def _stl10_train_test(data_dir, download: bool):
+    x_train, _ = load_stl10("train", data_dir, download=download)
+    x_test, _ = load_stl10("test", data_dir, download=False)  # the first call fetched everything
+    return x_train, x_test
