@@ -214,3 +214,50 @@ def psnr(y_true, y_pred):
 def ssim(y_true, y_pred):
     """Keras metric: ``tf.image.ssim`` of each image of a batch in [0, 1]; shape ``(batch,)``."""
     return tf.image.ssim(tf.cast(y_true, tf.float32), tf.cast(y_pred, tf.float32), max_val=1.0)
+
+
+# --------------------------------------------------------------------------------------
+# The benchmark protocol of published SR tables
+# --------------------------------------------------------------------------------------
+def benchmark(hr_images, scale: int, upscaler="bicubic") -> dict[str, np.ndarray]:
+    """Score an upscaler the way published SR tables do (Set5, Set14, BSD100, ...).
+
+    For each HR image: crop it to a multiple of ``scale`` (bottom/right), make its LR input with
+    ``downscale(..., antialias=True)`` (MATLAB-style bicubic) rounded to uint8 as a saved LR
+    image would be, upscale it, clip and round the output to uint8, and compute PSNR and SSIM
+    on the MATLAB Y channel with ``scale`` pixels cropped from each border.
+
+    Args:
+        hr_images: a sequence of HR images ``(H, W, 3)`` of any sizes, uint8 or float in [0, 1]
+            (or one ``(N, H, W, 3)`` array).
+        scale: integer factor >= 2.
+        upscaler: an interpolation name from ``degradation.INTERPOLATIONS``, a Keras model, or a
+            callable mapping an LR batch ``(1, h, w, 3)`` float32 in [0, 1] to ``(1, h * scale,
+            w * scale, 3)``.
+
+    Returns:
+        ``{"psnr", "ssim"}`` -> ``(N,)`` float64 per-image values.
+    """
+    from .degradation import downscale, interpolate
+
+    if isinstance(upscaler, str):
+        method = upscaler
+        upscaler = lambda lr: interpolate(lr, scale, method)  # noqa: E731
+    elif isinstance(upscaler, keras.Model):
+        model = upscaler
+        upscaler = lambda lr: np.asarray(model(lr, training=False))  # noqa: E731
+    elif not callable(upscaler):
+        raise ValueError(f"upscaler must be an interpolation name, a Keras model or a callable, got {upscaler!r}.")
+    out = {"psnr": [], "ssim": []}
+    for i, image in enumerate(hr_images):
+        hr = to_float(np.asarray(image)[None], f"hr_images[{i}]")
+        h, w = hr.shape[1:3]
+        hr = hr[:, : h - h % scale, : w - w % scale]
+        lr = to_uint8(downscale(hr, scale, antialias=True)).astype(np.float32) / 255.0
+        sr = np.asarray(upscaler(lr), dtype=np.float32)
+        if sr.shape != hr.shape:
+            raise ValueError(f"the upscaler returned {sr.shape} for an LR input {lr.shape}; expected {hr.shape}.")
+        scores = evaluate(to_uint8(sr), to_uint8(hr), mode="y", scale=scale)
+        out["psnr"].append(scores["psnr"][0])
+        out["ssim"].append(scores["ssim"][0])
+    return {k: np.asarray(v, np.float64) for k, v in out.items()}

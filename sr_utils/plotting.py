@@ -128,3 +128,90 @@ def plot_learning_curve(steps, gain_db, reference: dict | None = None, title: st
     fig.tight_layout()
     save_figure(fig, path)
     return fig
+
+
+def _crop_box(a: np.ndarray, b: np.ndarray, size: int) -> tuple[int, int]:
+    """Top-left corner of the ``size`` x ``size`` window where two images differ most."""
+    from scipy.ndimage import uniform_filter
+
+    diff = np.abs(a.astype(np.float64) - b.astype(np.float64)).sum(axis=-1)
+    local = uniform_filter(diff, size=size, mode="constant")
+    h, w = diff.shape
+    half = size // 2
+    local = local[half:h - size + half + 1, half:w - size + half + 1]  # windows fully inside the image
+    y, x = np.unravel_index(np.argmax(local), local.shape)
+    return int(y), int(x)
+
+
+def plot_zoomed_crops(images: dict[str, np.ndarray], indices, labels=None, crop: int = 16, title: str = "", path=None):
+    """Whole reference images with a box, next to zoomed crops of that box for each method.
+
+    The box is where the first two image sets differ most (e.g. bicubic vs model), so the crop
+    shows what the model changes.
+
+    Args:
+        images: label -> images ``(N, H, W, 3)`` float in [0, 1] or uint8, all the same shape;
+            the LAST entry is the reference drawn whole (e.g. ``{"bicubic": .., "model": .., "HR": ..}``).
+        indices: which images to show, one row each.
+        labels: optional row label per index (e.g. the PSNR gain).
+        crop: side of the square crop in pixels.
+        path: PNG path, or None.
+    """
+    from matplotlib.patches import Rectangle
+
+    if len(images) < 2:
+        raise ValueError("images needs at least two labelled sets (e.g. method and reference).")
+    sets = {k: to_float(v, k) for k, v in images.items()}
+    shapes = {v.shape for v in sets.values()}
+    if len(shapes) != 1:
+        raise ValueError(f"all image sets must have the same shape, got {sorted(shapes)}.")
+    h, w = next(iter(shapes))[1:3]
+    if not 1 <= crop <= min(h, w):
+        raise ValueError(f"crop must be between 1 and {min(h, w)} pixels, got {crop}.")
+    indices = list(indices)
+    names = list(sets)
+    first, second, reference = sets[names[0]], sets[names[1]], sets[names[-1]]
+    fig, axes = plt.subplots(len(indices), len(names) + 1, figsize=(2.2 * (len(names) + 1), 2.3 * len(indices)), squeeze=False)
+    for r, i in enumerate(indices):
+        y, x = _crop_box(first[i], second[i], crop)
+        ax = axes[r, 0]
+        ax.imshow(reference[i], interpolation="nearest")
+        ax.add_patch(Rectangle((x - 0.5, y - 0.5), crop, crop, fill=False, color="yellow", lw=1.5))
+        ax.set_ylabel(labels[r] if labels is not None else f"#{i}", fontsize=8)
+        if r == 0:
+            ax.set_title(f"{names[-1]} (whole)", fontsize=9)
+        for c, name in enumerate(names, start=1):
+            ax = axes[r, c]
+            ax.imshow(sets[name][i, y:y + crop, x:x + crop], interpolation="nearest")
+            if r == 0:
+                ax.set_title(f"{name} (zoom)", fontsize=9)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    save_figure(fig, path)
+    return fig
+
+
+def plot_gain_histogram(gains: dict[str, np.ndarray], title: str = "", path=None):
+    """Histogram of per-image PSNR gain over a baseline (dB), one curve per model."""
+    if not gains:
+        raise ValueError("gains is empty: pass at least one model's per-image gains.")
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    all_gains = np.concatenate([np.asarray(g, float) for g in gains.values()])
+    bins = np.linspace(all_gains.min(), all_gains.max(), 41) if np.ptp(all_gains) > 0 else 10
+    for name, g in gains.items():
+        g = np.asarray(g, float)
+        ax.hist(g, bins=bins, histtype="step", lw=1.5, label=f"{name} (mean {g.mean():+.2f} dB, {np.mean(g > 0):.0%} > 0)")
+    ax.axvline(0, color="gray", ls="--", lw=1)
+    ax.set_xlabel("per-image PSNR gain over bicubic (dB)")
+    ax.set_ylabel("images")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    save_figure(fig, path)
+    return fig

@@ -1,9 +1,10 @@
-"""Results files: what a run measured (JSON), model cards and the README results table made from it.
+"""Results files: training records, ``model/metrics.json``, model cards and the README table.
 
-Each full-profile training notebook writes ``model/<name>.results.json``; the model card
-``model/<name>.md`` and the README table between ``<!-- results:start -->`` and
-``<!-- results:end -->`` are generated from those files, never typed by hand. Run
-``python -m sr_utils.reporting`` to refresh the README table from the JSON files.
+Each training notebook writes a training record ``model/<name>.results.json`` (data, recipe,
+hardware, its own measurements). The evaluation notebook re-scores every model and writes
+``model/metrics.json``; the model cards ``model/<name>.md`` and the README table between
+``<!-- results:start -->`` and ``<!-- results:end -->`` are generated from that file, never
+typed by hand. ``python -m sr_utils.reporting`` regenerates both from the committed JSON.
 """
 
 from __future__ import annotations
@@ -56,32 +57,42 @@ def load_results(model_dir: str | os.PathLike) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(Path(model_dir).glob("*.results.json"))]
 
 
-def _fmt(result: dict, method: str, mode: str, metric: str, digits: int) -> str:
-    s = result["test"][mode][method][metric]
-    return f"{s['mean']:.{digits}f} ± {s['std']:.{digits}f}"
+def _pm(stat: dict, digits: int) -> str:
+    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}"
 
 
-def results_table(results: list[dict]) -> str:
-    """Markdown table: per model, its test PSNR / SSIM (rgb mode) next to bicubic, and Y-PSNR."""
-    header = (
-        "| model | task | trained on | test set (n) | params | PSNR dB (RGB) | bicubic PSNR | gain | SSIM (RGB) | bicubic SSIM | PSNR dB (Y) | bicubic (Y) |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
-    )
-    rows = []
-    for r in results:
-        t = r["test"]
-        gain = t["rgb"]["model"]["psnr"]["mean"] - t["rgb"]["bicubic"]["psnr"]["mean"]
-        rows.append(
-            f"| `{r['model_file']}` | {r['task']} | {r['train_data']} | {r['test_data']} ({r['n_test']}) "
-            f"| {r['params']:,} | {_fmt(r, 'model', 'rgb', 'psnr', 2)} | {_fmt(r, 'bicubic', 'rgb', 'psnr', 2)} "
-            f"| {gain:+.2f} | {_fmt(r, 'model', 'rgb', 'ssim', 4)} | {_fmt(r, 'bicubic', 'rgb', 'ssim', 4)} "
-            f"| {_fmt(r, 'model', 'y', 'psnr', 2)} | {_fmt(r, 'bicubic', 'y', 'psnr', 2)} |"
+def _records(metrics: dict, model_file: str, dataset: str | None = None) -> dict:
+    """``{(mode, metric): record}`` for one model on one test set (default: its first one)."""
+    info = metrics["models"][model_file]
+    dataset = dataset or info["test_sets"][0]
+    return {(r["mode"], r["metric"]): r for r in metrics["records"] if r["model"] == model_file and r["dataset"] == dataset}
+
+
+def results_table(metrics: dict) -> str:
+    """Markdown table of every model in ``metrics.json`` on its main test set, next to bicubic,
+    with its cost as a ratio to the reference (original CIFAR-10) model."""
+    lines = [
+        "| model | task | trained on | test set (n) | PSNR dB (RGB) | bicubic | gain | SSIM (RGB) | bicubic | "
+        "PSNR dB (Y) | bicubic (Y) | params | GMACs / output MP | time / output px vs reference |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, info in metrics["models"].items():
+        rec = _records(metrics, name)
+        psnr, ssim, ypsnr = rec["rgb", "psnr"], rec["rgb", "ssim"], rec["y", "psnr"]
+        gain = psnr["mean"] - psnr["baselines"]["bicubic"]["mean"]
+        cost = info["cost"]
+        lines.append(
+            f"| `{name}` | {info['task']} | {info['train_data']} | {psnr['dataset']} ({psnr['n_images']:,}) "
+            f"| {_pm(psnr, 2)} | {_pm(psnr['baselines']['bicubic'], 2)} | {gain:+.2f} "
+            f"| {_pm(ssim, 4)} | {_pm(ssim['baselines']['bicubic'], 4)} "
+            f"| {_pm(ypsnr, 2)} | {_pm(ypsnr['baselines']['bicubic'], 2)} "
+            f"| {cost['params']:,} | {cost['macs_per_output_mp'] / 1e9:.1f} | {cost['time_ratio_to_reference']:.2f}x |"
         )
-    return header + "\n".join(rows) + "\n"
+    return "\n".join(lines) + "\n"
 
 
-def update_readme(readme: str | os.PathLike, model_dir: str | os.PathLike) -> bool:
-    """Replace the README's results block with the table made from ``model_dir``'s JSON files.
+def update_readme(readme: str | os.PathLike, metrics: dict) -> bool:
+    """Replace the README's results block with ``results_table(metrics)``.
 
     Returns:
         True when the README changed.
@@ -92,7 +103,7 @@ def update_readme(readme: str | os.PathLike, model_dir: str | os.PathLike) -> bo
         raise ValueError(f"{readme} has no {README_START} ... {README_END} block to fill.")
     head, rest = text.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
-    new = f"{head}{README_START}\n{results_table(load_results(model_dir))}{README_END}{tail}"
+    new = f"{head}{README_START}\n{results_table(metrics)}{README_END}{tail}"
     if new != text:
         tmp = readme.with_name(readme.name + ".tmp")
         tmp.write_text(new)
@@ -100,57 +111,76 @@ def update_readme(readme: str | os.PathLike, model_dir: str | os.PathLike) -> bo
     return new != text
 
 
-def write_model_card(result: dict, path: str | os.PathLike, notes: str = "") -> Path:
-    """A Markdown model card from a results dict (the same dict the notebook saved as JSON)."""
-    t = result["test"]
+def model_card(metrics: dict, model_file: str) -> str:
+    """A Markdown model card for one model: how it was trained (from its training record) and
+    every measurement of ``metrics.json`` (each test set, both modes, next to the baselines)."""
+    info = metrics["models"][model_file]
+    t, cost = info["training"], info["cost"]
     lines = [
-        f"# `{result['model_file']}`",
+        f"# `{model_file}`",
         "",
-        f"{result['description']}",
+        t["description"],
         "",
         "| | |",
         "|---|---|",
-        f"| task | {result['task']} |",
-        f"| architecture | {result['architecture']} ({result['params']:,} parameters) |",
-        f"| training data | {result['train_data']}: {result['n_train']:,} training / {result['n_val']:,} validation images ({result['split']}) |",
-        f"| test data | {result['test_data']}: {result['n_test']:,} images |",
-        f"| degradation | {result['degradation']} |",
-        f"| recipe | {result['recipe']} |",
-        f"| training | {result['epochs_run']} epochs, {result['steps']:,} optimizer steps, {result['train_seconds'] / 60:.1f} min |",
-        f"| hardware | {result['env']['hardware']} |",
-        f"| software | Python {result['env']['python']}, TensorFlow {result['env']['tensorflow']}, Keras {result['env']['keras']} |",
-        f"| date | {result['env']['date']} |",
-        f"| produced by | `{result['notebook']}` |",
+        f"| task | {info['task']} |",
+        f"| architecture | {t['architecture']} ({cost['params']:,} parameters) |",
+        f"| training data | {info['train_data']}: {t['n_train']:,} training / {t['n_val']:,} validation images ({t['split']}) |",
+        f"| degradation | {t['degradation']} |",
+        f"| recipe | {t['recipe']} |",
+        f"| training | {t['epochs_run']} epochs, {t['steps']:,} optimizer steps, {t['train_seconds'] / 60:.1f} min on {t['env']['hardware']} |",
+        f"| software | Python {t['env']['python']}, TensorFlow {t['env']['tensorflow']}, Keras {t['env']['keras']} ({t['env']['date']}) |",
+        f"| trained by | `{t['notebook']}`; evaluated by `notebooks/03_evaluation.ipynb` ({metrics['env']['date']}) |",
+        f"| cost | {cost['macs_per_output_mp'] / 1e9:.1f} GMACs per output megapixel; {cost['images_per_s']:.0f} images/s, "
+        f"{cost['ms_per_output_mp']:.0f} ms per output megapixel on {metrics['env']['hardware']} "
+        f"({cost['time_ratio_to_reference']:.2f}x the reference model's time per output pixel) |",
         "",
-        "## Test metrics (mean ± std over images)",
-        "",
-        "| method | PSNR dB (RGB) | SSIM (RGB) | MAE (RGB) | PSNR dB (Y) | SSIM (Y) |",
-        "|---|---|---|---|---|---|",
     ]
-    for method in t["rgb"]:
-        lines.append(
-            f"| {method} | {_fmt(result, method, 'rgb', 'psnr', 2)} | {_fmt(result, method, 'rgb', 'ssim', 4)} "
-            f"| {_fmt(result, method, 'rgb', 'mae', 4)} | {_fmt(result, method, 'y', 'psnr', 2)} | {_fmt(result, method, 'y', 'ssim', 4)} |"
-        )
+    for dataset in info["test_sets"]:
+        rec = _records(metrics, model_file, dataset)
+        if not rec:
+            continue
+        n = rec["rgb", "psnr"]["n_images"]
+        lines += [
+            f"## {dataset} ({n:,} images), mean ± std over images",
+            "",
+            "| method | PSNR dB (RGB) | SSIM (RGB) | MAE (RGB) | PSNR dB (Y) | SSIM (Y) |",
+            "|---|---|---|---|---|---|",
+            "| **model** | " + " | ".join(_pm(rec[k], d) for k, d in
+                                           ((("rgb", "psnr"), 2), (("rgb", "ssim"), 4), (("rgb", "mae"), 4), (("y", "psnr"), 2), (("y", "ssim"), 4))) + " |",
+        ]
+        for method in rec["rgb", "psnr"]["baselines"]:
+            lines.append(f"| {method} | " + " | ".join(_pm(rec[k]["baselines"][method], d) for k, d in
+                                                        ((("rgb", "psnr"), 2), (("rgb", "ssim"), 4), (("rgb", "mae"), 4), (("y", "psnr"), 2), (("y", "ssim"), 4))) + " |")
+        gain = rec["rgb", "psnr"]["mean"] - rec["rgb", "psnr"]["baselines"]["bicubic"]["mean"]
+        lines += ["", f"Gain over bicubic: {gain:+.2f} dB mean RGB PSNR.", ""]
     lines += [
-        "",
-        "RGB: RGB in [0, 1] over the whole image (the original study's convention). Y: MATLAB luma of the "
-        f"uint8-rounded images, {result['scale']} border pixels cropped (the SR field's convention). SSIM: "
-        "Gaussian 11x11 window, sigma 1.5 (equal to tf.image.ssim for RGB and MATLAB ssim for Y).",
+        "RGB: RGB in [0, 1] over the whole image (the original studies' convention). Y: MATLAB luma of the uint8-rounded "
+        "images with `scale` border pixels cropped (the SR field's convention). SSIM: " + metrics["ssim_implementation"] + ".",
         "",
     ]
-    if notes:
-        lines += [notes.strip(), ""]
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("\n".join(lines))
-    os.replace(tmp, path)
-    return path
+    if info.get("notes"):
+        lines += [info["notes"], ""]
+    return "\n".join(lines)
+
+
+def write_model_cards(metrics: dict, model_dir: str | os.PathLike) -> list[Path]:
+    """Write ``<model_dir>/<model stem>.md`` for every model in ``metrics`` (atomically)."""
+    paths = []
+    for model_file in metrics["models"]:
+        path = Path(model_dir) / (Path(model_file).stem + ".md")
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(model_card(metrics, model_file))
+        os.replace(tmp, path)
+        paths.append(path)
+    return paths
 
 
 if __name__ == "__main__":
     from .training import repo_root
 
     root = repo_root()
-    changed = update_readme(root / "README.md", root / "model")
-    print("README results table", "updated" if changed else "already up to date")
+    metrics = json.loads((root / "model" / "metrics.json").read_text())
+    write_model_cards(metrics, root / "model")
+    changed = update_readme(root / "README.md", metrics)
+    print("model cards written; README results table", "updated" if changed else "already up to date")
