@@ -81,19 +81,25 @@ def _labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
     return y.astype(np.uint8).reshape(-1, 1)
 
 
+def _require_arrays(d, path: Path, names: tuple[str, ...], what: str) -> None:
+    missing = set(names) - set(d.files)
+    if missing:
+        raise ValueError(f"{path} lacks the arrays {sorted(missing)}; {what} needs {', '.join(names)}.")
+
+
 def _load_cifar10_npz(path: Path):
     with np.load(path, allow_pickle=False) as d:
-        missing = {"x_train", "y_train", "x_test", "y_test"} - set(d.files)
-        if missing:
-            raise ValueError(
-                f"{path} lacks the arrays {sorted(missing)}; a CIFAR-10 .npz needs "
-                "x_train, y_train, x_test and y_test (uint8, images (N, 32, 32, 3))."
-            )
+        _require_arrays(d, path, ("x_train", "y_train", "x_test", "y_test"),
+                        "a CIFAR-10 .npz (uint8, images (N, 32, 32, 3))")
         x_train = _check_images(d["x_train"], (32, 32, 3), f"{path}: x_train")
         x_test = _check_images(d["x_test"], (32, 32, 3), f"{path}: x_test")
         y_train = _labels(d["y_train"], len(x_train), f"{path}: y_train")
         y_test = _labels(d["y_test"], len(x_test), f"{path}: y_test")
     return (x_train, y_train), (x_test, y_test)
+
+
+class _RefusedPickle(pickle.UnpicklingError):
+    """A batch file asked for something other than NumPy arrays."""
 
 
 class _ArrayUnpickler(pickle.Unpickler):
@@ -109,17 +115,22 @@ class _ArrayUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) in self._allowed:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a CIFAR batch file")
+        raise _RefusedPickle(f"refusing to load {module}.{name} from a CIFAR batch file")
 
 
 def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     with open(path, "rb") as f:
         try:
             d = _ArrayUnpickler(f, encoding="bytes").load()
+        except _RefusedPickle as e:
+            raise ValueError(
+                f"{path} is not a CIFAR-10 batch this loader accepts ({e}); only the official "
+                "batch files are read. Delete the cifar-10-batches-py folder so that it is downloaded again."
+            ) from e
         except (pickle.UnpicklingError, EOFError, ValueError) as e:
             raise ValueError(
-                f"{path} is not a readable CIFAR-10 batch ({e}). It may be truncated: "
-                "delete the cifar-10-batches-py folder so that it is downloaded again."
+                f"{path} is not a readable CIFAR-10 batch ({e}); it is probably truncated. "
+                "Delete the cifar-10-batches-py folder so that it is downloaded again."
             ) from e
     d = {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
     data = np.asarray(d["data"], dtype=np.uint8)
@@ -220,6 +231,7 @@ def load_natural96(data_dir: str | os.PathLike | None = None):
     """
     path = _find_local_file("natural96.npz", data_dir, "natural96 (96x96 natural-photo crops)")
     with np.load(path, allow_pickle=False) as d:
+        _require_arrays(d, path, ("x_train", "x_val"), "natural96.npz (uint8, images (N, 96, 96, 3))")
         x_train = _check_images(d["x_train"], (96, 96, 3), f"{path}: x_train")
         x_val = _check_images(d["x_val"], (96, 96, 3), f"{path}: x_val")
     return x_train, x_val
@@ -233,6 +245,7 @@ def load_stl10_subset(data_dir: str | os.PathLike | None = None) -> np.ndarray:
     """
     path = _find_local_file("stl10_subset.npz", data_dir, "STL-10 subset (256 images)")
     with np.load(path, allow_pickle=False) as d:
+        _require_arrays(d, path, ("x",), "stl10_subset.npz (uint8, images (N, 96, 96, 3))")
         return _check_images(d["x"], (96, 96, 3), f"{path}: x")
 
 

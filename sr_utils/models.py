@@ -1,8 +1,10 @@
-"""Model architectures: the original CIFAR-10 x2 CNN and the original STL-10 x3 / x6 CNNs."""
+"""Model architectures: the original CIFAR-10 x2 and STL-10 x3 / x6 CNNs, and a residual
+sub-pixel family for any integer scale, with its serializable layers."""
 
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import layers
 
 CIFAR10_X2_PARAMS = 225_027
@@ -64,3 +66,85 @@ def build_stl10(scale: int, filters=(64, 64, 32, 32), output_size: int = 96) -> 
             x = layers.UpSampling2D(factor, name=f"block{i}_up{factor}")(x)
     outputs = layers.Conv2D(3, 3, padding="same", activation="sigmoid", name="sr")(x)
     return keras.Model(inputs, outputs, name=f"stl10_x{scale}_original")
+
+
+# --------------------------------------------------------------------------------------
+# Residual sub-pixel family (fully convolutional, any integer scale)
+# --------------------------------------------------------------------------------------
+@keras.saving.register_keras_serializable(package="sr_utils")
+class DepthToSpace(layers.Layer):
+    """Sub-pixel upsampling: ``(N, h, w, C * s * s)`` -> ``(N, h * s, w * s, C)`` (``tf.nn.depth_to_space``)."""
+
+    def __init__(self, block_size: int, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 2:
+            raise ValueError(f"block_size must be an integer >= 2, got {block_size!r}.")
+        self.block_size = block_size
+
+    def call(self, inputs):
+        return tf.nn.depth_to_space(inputs, self.block_size)
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        s = self.block_size
+        return (n, None if h is None else h * s, None if w is None else w * s, c // (s * s))
+
+    def get_config(self):
+        return {**super().get_config(), "block_size": self.block_size}
+
+
+@keras.saving.register_keras_serializable(package="sr_utils")
+class InterpolationUpscale(layers.Layer):
+    """Plain interpolation by an integer factor for inputs of any size (``tf.image.resize``):
+    ``(N, h, w, C)`` -> ``(N, h * scale, w * scale, C)``. Used as a model's global skip."""
+
+    def __init__(self, scale: int, method: str = "bicubic", **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(scale, bool) or not isinstance(scale, int) or scale < 2:
+            raise ValueError(f"scale must be an integer >= 2, got {scale!r}.")
+        if method not in ("nearest", "bilinear", "bicubic"):
+            raise ValueError(f"method must be nearest, bilinear or bicubic, got {method!r}.")
+        self.scale, self.method = scale, method
+
+    def call(self, inputs):
+        size = tf.shape(inputs)[1:3] * self.scale
+        return tf.cast(tf.image.resize(inputs, size, method=self.method), inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        return (n, None if h is None else h * self.scale, None if w is None else w * self.scale, c)
+
+    def get_config(self):
+        return {**super().get_config(), "scale": self.scale, "method": self.method}
+
+
+def build_residual_subpixel(scale: int, filters: int = 48, blocks: int = 4, name: str | None = None) -> keras.Model:
+    """A fast SR network in the style of EDSR / ESPCN, for any integer scale >= 2.
+
+    Everything runs at LR resolution: a 3x3 head convolution, ``blocks`` residual blocks
+    (Conv-ReLU-Conv plus identity, no BatchNorm), a 3x3 convolution with a long skip, then a
+    3x3 convolution to ``3 * scale**2`` channels and sub-pixel upsampling (``DepthToSpace``).
+    A global skip adds the bicubic upscale of the input, so the network learns only the
+    residual detail. Fully convolutional: any input size.
+
+    Input ``(N, h, w, 3)`` float32 in [0, 1] -> output ``(N, h * scale, w * scale, 3)`` float32,
+    approximately in [0, 1] (not clipped: clip at inference). Not compiled.
+    """
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 2:
+        raise ValueError(f"scale must be an integer >= 2, got {scale!r}.")
+    if filters < 1 or blocks < 0:
+        raise ValueError(f"filters must be >= 1 and blocks >= 0, got filters={filters}, blocks={blocks}.")
+    inputs = keras.Input(shape=(None, None, 3), name="lr")
+    head = layers.Conv2D(filters, 3, padding="same", name="head")(inputs)
+    x = head
+    for i in range(1, blocks + 1):
+        y = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{i}_conv1")(x)
+        y = layers.Conv2D(filters, 3, padding="same", name=f"block{i}_conv2")(y)
+        x = layers.Add(name=f"block{i}_add")([x, y])
+    x = layers.Conv2D(filters, 3, padding="same", name="body_out")(x)
+    x = layers.Add(name="long_skip")([x, head])
+    x = layers.Conv2D(3 * scale * scale, 3, padding="same", name="to_subpixels")(x)
+    x = DepthToSpace(scale, name="depth_to_space")(x)
+    base = InterpolationUpscale(scale, "bicubic", name="bicubic_skip")(inputs)
+    outputs = layers.Add(name="sr")([x, base])
+    return keras.Model(inputs, outputs, name=name or f"residual_subpixel_x{scale}_f{filters}b{blocks}")

@@ -70,14 +70,13 @@ def plot_image_rows(rows: dict[str, np.ndarray], n: int = 6, title: str = "", pa
         raise ValueError("rows is empty: pass at least one named image set.")
     sets = {label: to_float(images, label)[:n] for label, images in rows.items()}
     n = min(len(x) for x in sets.values())
-    size = max(x.shape[1] for x in sets.values())
+    height, width = max(x.shape[1] for x in sets.values()), max(x.shape[2] for x in sets.values())
     fig, axes = plt.subplots(len(sets), n, figsize=(1.9 * n, 2.0 * len(sets)), squeeze=False)
     for r, (label, images) in enumerate(sets.items()):
         for c in range(n):
             img = images[c]
-            k = size // img.shape[0]
-            if k > 1:
-                img = img.repeat(k, axis=0).repeat(k, axis=1)
+            if img.shape[:2] != (height, width):  # nearest-neighbour, any ratio
+                img = img[np.arange(height) * img.shape[0] // height][:, np.arange(width) * img.shape[1] // width]
             ax = axes[r, c]
             ax.imshow(img, interpolation="nearest")
             ax.set_xticks([])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -24,17 +25,36 @@ from pathlib import Path
 from .training import PROFILE_ENV, repo_root
 
 
+# TensorFlow's C++ start-up log lines, printed before its logging can be configured (no
+# environment variable silences them in TF 2.21): machine noise, not results.
+_TF_STARTUP_LOG = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IWE]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\] .*"
+    r"|To enable the following instructions: .*)$"
+)
+
+
 def clean(nb) -> None:
-    """Strip what changes on every run and says nothing: execution counts and timing metadata."""
+    """Strip what changes on every run and says nothing: execution counts, timing metadata, and
+    TensorFlow's C++ start-up log lines in stderr outputs."""
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("ExecuteTime", None)
-        if cell.cell_type == "code":
-            cell.execution_count = None
-            for output in cell.outputs:
-                if "execution_count" in output:
-                    output.execution_count = None
+        if cell.cell_type != "code":
+            continue
+        cell.execution_count = None
+        kept = []
+        for output in cell.outputs:
+            if "execution_count" in output:
+                output.execution_count = None
+            if output.output_type == "stream" and output.name == "stderr":
+                lines = [line for line in output.text.splitlines(keepends=True) if not _TF_STARTUP_LOG.match(line.rstrip("\n"))]
+                output.text = "".join(lines)
+                if not output.text.strip():
+                    continue
+            kept.append(output)
+        cell.outputs = kept
 
 
 def run(path: Path, profile: str, timeout: int | None = None) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,13 +106,31 @@ def save_model_atomic(model: keras.Model, path: str | os.PathLike) -> Path:
 
 
 class BestModelCheckpoint(keras.callbacks.Callback):
-    """Save the model whenever the monitored value improves, atomically (see ``save_model_atomic``)."""
+    """Save the model whenever the monitored value (lower is better, e.g. ``val_loss``) improves,
+    atomically (see ``save_model_atomic``).
 
-    def __init__(self, path: str | os.PathLike, monitor: str = "val_loss"):
+    The best value so far is kept beside the model in ``<path>.best.json``. With
+    ``resume=True`` a restarted run reads it back, so a worse model never replaces the best one
+    saved before the interruption; otherwise each run starts from scratch.
+    """
+
+    def __init__(self, path: str | os.PathLike, monitor: str = "val_loss", resume: bool = False):
         super().__init__()
         self.path = Path(path)
         self.monitor = monitor
+        self.resume = resume
         self.best = float("inf")
+
+    @property
+    def state_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".best.json")
+
+    def on_train_begin(self, logs=None):
+        self.best = float("inf")
+        if self.resume and self.path.is_file() and self.state_path.is_file():
+            state = json.loads(self.state_path.read_text())
+            if state.get("monitor") == self.monitor:
+                self.best = float(state["best"])
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
@@ -120,6 +139,9 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         if value < self.best:
             self.best = float(value)
             save_model_atomic(self.model, self.path)
+            tmp = self.state_path.with_name(self.state_path.name + ".tmp")
+            tmp.write_text(json.dumps({"monitor": self.monitor, "best": self.best, "epoch": epoch + 1}))
+            os.replace(tmp, self.state_path)
 
 
 def original_callbacks(checkpoint_path: str | os.PathLike, backup_dir: str | os.PathLike | None = None,
@@ -131,12 +153,14 @@ def original_callbacks(checkpoint_path: str | os.PathLike, backup_dir: str | os.
       stopping's so the learning rate is halved before training gives up;
     * a checkpoint of the best model (by ``val_loss``) at ``checkpoint_path``, saved atomically;
     * with ``backup_dir``, ``keras.callbacks.BackupAndRestore``: an interrupted ``fit`` started
-      again with the same callbacks resumes from the last finished epoch.
+      again with the same callbacks resumes from the last finished epoch, and the checkpoint
+      keeps the best score reached before the interruption.
     """
+    resuming = backup_dir is not None and Path(backup_dir).is_dir() and any(Path(backup_dir).iterdir())
     callbacks = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True, verbose=1),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=lr_patience, min_lr=1e-6, verbose=1),
-        BestModelCheckpoint(checkpoint_path),
+        BestModelCheckpoint(checkpoint_path, resume=resuming),
     ]
     if backup_dir is not None:
         callbacks.append(keras.callbacks.BackupAndRestore(str(backup_dir)))

@@ -1,0 +1,99 @@
+"""The committed results agree with each other: models, model/metrics.json, model cards and README.
+
+The first tests need only the repository. The recomputation tests also need the real data
+(``$SR_DATA_DIR`` or ``../shared/data``) and skip cleanly without it.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import sr_utils  # noqa: F401  (registers the custom metrics for plain load_model)
+from sr_utils import data, degradation, models, reporting
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL_DIR = ROOT / "model"
+
+
+@pytest.fixture(scope="module")
+def metrics_json():
+    path = MODEL_DIR / "metrics.json"
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run notebooks/03_evaluation.ipynb (full profile) and commit its output.")
+    return json.loads(path.read_text())
+
+
+def test_every_committed_model_is_evaluated(metrics_json):
+    committed = sorted(p.name for p in MODEL_DIR.glob("*.keras"))
+    assert committed, "no trained model is committed in model/"
+    assert sorted(metrics_json["models"]) == committed
+
+
+def test_readme_table_is_generated_from_metrics_json(metrics_json):
+    readme = (ROOT / "README.md").read_text()
+    table = reporting.results_table(metrics_json)
+    assert f"{reporting.README_START}\n{table}{reporting.README_END}" in readme
+
+
+def test_model_cards_are_generated_from_metrics_json(metrics_json):
+    for model_file in metrics_json["models"]:
+        card = MODEL_DIR / (Path(model_file).stem + ".md")
+        assert card.read_text() == reporting.model_card(metrics_json, model_file), f"{card} is out of date"
+
+
+def test_the_cifar_model_loads_with_plain_keras_and_has_the_published_size():
+    model = keras.models.load_model(MODEL_DIR / "cifar10_x2_seed.keras")
+    assert model.count_params() == models.CIFAR10_X2_PARAMS == 225_027
+    assert model.input_shape == (None, 16, 16, 3) and model.output_shape == (None, 32, 32, 3)
+
+
+@pytest.mark.parametrize("scale", [6, 3])
+def test_the_stl10_models_load_and_map_to_96px(scale):
+    model = keras.models.load_model(MODEL_DIR / f"stl10_x{scale}_seed.keras")
+    assert model.input_shape == (None, 96 // scale, 96 // scale, 3) and model.output_shape == (None, 96, 96, 3)
+
+
+# ---- independent recomputation on the real data ------------------------------------------
+def real_data_dir():
+    for candidate in (os.environ.get(data.DATA_DIR_ENV), ROOT.parent / "shared" / "data"):
+        if candidate and Path(candidate, "cifar10.npz").is_file() and Path(candidate, "natural96.npz").is_file():
+            return Path(candidate)
+    pytest.skip("real data not found (set SR_DATA_DIR to the folder with cifar10.npz and natural96.npz)")
+
+
+def record(metrics_json, model_file, dataset, mode="rgb", metric="psnr"):
+    return next(r for r in metrics_json["records"]
+                if (r["model"], r["dataset"], r["mode"], r["metric"]) == (model_file, dataset, mode, metric))
+
+
+def recompute(model_file, hr_u8, scale):
+    """Test PSNR (RGB) of a committed model and of bicubic, computed here from scratch."""
+    hr = hr_u8.astype(np.float64) / 255.0
+    lr = degradation.downscale(hr.astype(np.float32), scale)
+    sr = np.clip(keras.models.load_model(MODEL_DIR / model_file).predict(lr, verbose=0), 0, 1)
+    bicubic = degradation.interpolate(lr, scale, "bicubic")
+    psnr = lambda a: np.mean(10 * np.log10(1.0 / np.mean((a.astype(np.float64) - hr) ** 2, axis=(1, 2, 3))))  # noqa: E731
+    return psnr(sr), psnr(bicubic)
+
+
+def test_cifar_model_recomputed_matches_json_and_beats_bicubic(metrics_json):
+    (_, _), (x_test, _) = data.load_cifar10(data_dir=real_data_dir(), download=False)
+    model_psnr, bicubic_psnr = recompute("cifar10_x2_seed.keras", x_test, 2)
+    rec = record(metrics_json, "cifar10_x2_seed.keras", "CIFAR-10 test")
+    assert rec["n_images"] == len(x_test) == 1017
+    assert model_psnr == pytest.approx(rec["mean"], abs=0.05)
+    assert bicubic_psnr == pytest.approx(rec["baselines"]["bicubic"]["mean"], abs=0.05)
+    assert model_psnr > bicubic_psnr
+
+
+@pytest.mark.parametrize("scale", [6, 3])
+def test_stl10_models_recomputed_match_json(metrics_json, scale):
+    _, x_val = data.load_natural96(real_data_dir())
+    model_psnr, bicubic_psnr = recompute(f"stl10_x{scale}_seed.keras", x_val, scale)
+    rec = record(metrics_json, f"stl10_x{scale}_seed.keras", "natural96 test")
+    assert model_psnr == pytest.approx(rec["mean"], abs=0.05)
+    assert bicubic_psnr == pytest.approx(rec["baselines"]["bicubic"]["mean"], abs=0.05)

@@ -1,0 +1,100 @@
+"""Checks on the real data folder (``$SR_DATA_DIR``, else ``<repo>/../shared/data``); skipped
+when it is absent. Reference numbers come from the folder's README and from the field's
+bicubic baselines, not from this code's own output."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import sr_utils
+from sr_utils import data, degradation, metrics
+
+
+def real_data_dir() -> Path | None:
+    named = os.environ.get(data.DATA_DIR_ENV)
+    folder = Path(named) if named else Path(sr_utils.__file__).resolve().parents[1].parent / "shared" / "data"
+    return folder if folder.is_dir() else None
+
+
+DATA = real_data_dir()
+if DATA is None:
+    pytest.skip("no real data folder: set SR_DATA_DIR or provide <repo>/../shared/data", allow_module_level=True)
+
+
+def need(name: str) -> Path:
+    path = DATA / name
+    if not path.is_file():
+        pytest.skip(f"{path} is not there")
+    return path
+
+
+@pytest.fixture(scope="module")
+def cifar():
+    need("cifar10.npz")
+    return data.load_cifar10(data_dir=DATA, download=False)
+
+
+@pytest.fixture(scope="module")
+def natural96():
+    need("natural96.npz")
+    return data.load_natural96(DATA)
+
+
+def test_cifar10_partial_copy(cifar):
+    (x_train, y_train), (x_test, y_test) = cifar
+    assert x_train.shape == (5170, 32, 32, 3) and x_test.shape == (1017, 32, 32, 3)
+    assert x_train.dtype == np.uint8 and x_test.dtype == np.uint8
+    assert y_train.shape == (5170, 1) and y_test.shape == (1017, 1)
+    assert y_train.min() == 0 and y_train.max() == 9 and y_test.min() == 0 and y_test.max() == 9
+    # figures from shared/data/README.md (official order and per-class counts)
+    np.testing.assert_array_equal(y_train[:10, 0], [6, 9, 9, 4, 1, 1, 2, 7, 8, 3])
+    np.testing.assert_array_equal(y_test[:10, 0], [3, 8, 8, 0, 6, 6, 1, 6, 3, 1])
+    np.testing.assert_array_equal(np.bincount(y_train[:, 0]), [521, 534, 497, 505, 540, 484, 515, 524, 537, 513])
+    np.testing.assert_array_equal(np.bincount(y_test[:, 0]), [105, 93, 100, 104, 92, 87, 114, 102, 110, 110])
+    assert 110 < x_train.mean() < 132 and 55 < x_train.std() < 73  # README: mean about 121, std about 64
+
+
+def test_cifar10_bicubic_x2_baseline(cifar):
+    _, (x_test, _) = cifar
+    sr = degradation.interpolate(degradation.downscale(x_test, 2), 2, "bicubic")
+    psnr = metrics.evaluate(sr, x_test, mode="rgb")["psnr"]
+    assert psnr.shape == (1017,)
+    print(f"CIFAR-10 test, TF bicubic x2 (no antialias), mean RGB PSNR: {psnr.mean():.3f} dB")
+    assert 26.5 < psnr.mean() < 27.1  # reference value about 26.8 dB
+
+
+def test_natural96_shapes(natural96):
+    x_train, x_val = natural96
+    assert x_train.shape == (2523, 96, 96, 3) and x_val.shape == (272, 96, 96, 3)
+    assert x_train.dtype == np.uint8 and x_val.dtype == np.uint8
+
+
+def test_stl10_subset_shape():
+    need("stl10_subset.npz")
+    x = data.load_stl10_subset(DATA)
+    assert x.shape == (256, 96, 96, 3) and x.dtype == np.uint8
+
+
+def bicubic_y_psnr(hr: np.ndarray, scale: int, antialias: bool) -> np.ndarray:
+    lr = degradation.downscale(hr, scale, antialias=antialias)
+    return metrics.evaluate(degradation.interpolate(lr, scale, "bicubic"), hr, mode="y", scale=scale)["psnr"]
+
+
+def test_antialias_degradation_changes_the_bicubic_baseline(natural96):
+    # At x3 TF's non-antialiased bicubic samples each LR pixel exactly on an HR pixel centre (a
+    # point sample: pure aliasing, which bicubic cannot undo), so the antialiased (MATLAB
+    # imresize) degradation is clearly easier to invert. At x2 the LR centres fall between
+    # pixels and the unwidened kernel is itself a gentle low-pass, [-1, 9, 9, -1] / 16: it
+    # removes less detail than the widened antialiasing kernel, so bicubic recovers more.
+    _, x_val = natural96
+    x2 = {aa: bicubic_y_psnr(x_val, 2, aa).mean() for aa in (False, True)}
+    x3 = {aa: bicubic_y_psnr(x_val, 3, aa).mean() for aa in (False, True)}
+    print(f"natural96 x_val bicubic Y-PSNR x2: antialias {x2[True]:.3f} dB, none {x2[False]:.3f} dB; "
+          f"x3: antialias {x3[True]:.3f} dB, none {x3[False]:.3f} dB")
+    assert x3[True] > x3[False] + 0.5
+    assert x2[False] > x2[True] + 0.2
+    assert all(25 < v < 40 for v in (*x2.values(), *x3.values()))

@@ -1,0 +1,252 @@
+"""Tests of sr_utils/reporting.py: results JSON, the Markdown results table, model cards and the
+README block, on a small synthetic results dict with the keys the notebooks write."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import platform
+
+import numpy as np
+import pytest
+
+from sr_utils import reporting
+
+
+def metric(mean: float, std: float) -> dict:
+    return {"mean": mean, "std": std}
+
+
+TRAINING = {
+    "description": "The original CIFAR-10 x2 CNN.",
+    "architecture": "5 conv + transpose conv",
+    "n_train": 4653,
+    "n_val": 517,
+    "split": "seeded 90/10 split, seed 42",
+    "degradation": "TF bicubic, no antialias",
+    "recipe": "Adam 1e-3, MSE, batch 64",
+    "epochs_run": 20,
+    "steps": 1460,
+    "train_seconds": 750.0,
+    "notebook": "notebooks/01_cifar10_x2.ipynb",
+    "env": {"hardware": "CPU only; 2 CPU cores; x86_64", "python": "3.11.7", "tensorflow": "2.21.0",
+            "keras": "3.15.1", "date": "2025-01-02", "numpy": "2.4.6"},
+}
+
+# (mode, metric) -> (model, bicubic, nearest) as (mean, std)
+SCORES = {
+    ("rgb", "psnr"): ((28.5, 2.25), (26.5, 2.0), (24.0, 1.5)),
+    ("rgb", "ssim"): ((0.91234, 0.01), (0.85, 0.02), (0.8, 0.03)),
+    ("rgb", "mae"): ((0.0231, 0.004), (0.03, 0.005), (0.04, 0.006)),
+    ("y", "psnr"): ((30.125, 2.5), (28.0, 2.0), (25.0, 1.0)),
+    ("y", "ssim"): ((0.93, 0.01), (0.88, 0.02), (0.82, 0.03)),
+}
+
+
+def records(model: str, dataset: str, n_images: int, shift: float = 0.0) -> list[dict]:
+    """The records metrics.json holds for one model on one test set (``shift`` moves the model's means)."""
+    out = []
+    for (mode, name), (own, bicubic, nearest) in SCORES.items():
+        out.append({
+            "model": model, "dataset": dataset, "mode": mode, "metric": name, "n_images": n_images,
+            "mean": own[0] + shift, "std": own[1],
+            "baselines": {"bicubic": metric(*bicubic), "nearest": metric(*nearest)},
+        })
+    return out
+
+
+def model_entry(train_data: str, test_sets: list[str], params: int, ratio: float, notes: str | None = None) -> dict:
+    entry = {
+        "task": "x2 (16 -> 32)",
+        "train_data": train_data,
+        "test_sets": test_sets,
+        "cost": {"params": params, "macs_per_output_mp": 1.2345e10, "images_per_s": 1234.4,
+                 "ms_per_output_mp": 789.6, "time_ratio_to_reference": ratio},
+        "training": TRAINING,
+    }
+    if notes is not None:
+        entry["notes"] = notes
+    return entry
+
+
+@pytest.fixture
+def metrics_json() -> dict:
+    """What the evaluation notebook writes to model/metrics.json: two models, one with two test sets."""
+    return {
+        "env": {"date": "2025-02-03", "hardware": "CPU only; 2 CPU cores; x86_64"},
+        "ssim_implementation": "Gaussian SSIM (test)",
+        "models": {
+            "cifar10_x2.keras": model_entry("CIFAR-10 (partial)", ["CIFAR-10 test", "STL-10 subset"], 225027, 1.0,
+                                            notes="Trained on a partial set."),
+            "other_x2.keras": model_entry("natural96", ["natural96 val"], 1234567, 2.5),
+        },
+        "records": (records("cifar10_x2.keras", "CIFAR-10 test", 1017)
+                    + records("cifar10_x2.keras", "STL-10 subset", 256, shift=-0.1)
+                    + records("other_x2.keras", "natural96 val", 272, shift=-2.5)),
+    }
+
+
+@pytest.fixture
+def result() -> dict:
+    """A training record, as a training notebook saves it (model/<name>.results.json)."""
+    return dict(TRAINING, model_file="cifar10_x2.keras", params=225027, test={"rgb": {}, "y": {}})
+
+
+# --------------------------------------------------------------------------------------
+# write_json, stats, load_results, environment
+# --------------------------------------------------------------------------------------
+def test_write_json_round_trips(tmp_path, result):
+    path = tmp_path / "model" / "a.results.json"
+    assert reporting.write_json(result, path) == path
+    assert json.loads(path.read_text()) == result
+    assert [p.name for p in path.parent.iterdir()] == ["a.results.json"]  # no .tmp left
+    assert path.read_text().endswith("\n")
+    reporting.write_json({"x": [1, 2.5, None]}, str(path))  # replaces the file
+    assert json.loads(path.read_text()) == {"x": [1, 2.5, None]}
+
+
+def test_write_json_keeps_key_order(tmp_path):
+    path = reporting.write_json({"z": 1, "a": 2, "m": 3}, tmp_path / "o.json")
+    assert list(json.loads(path.read_text())) == ["z", "a", "m"]
+
+
+def test_stats_mean_and_population_std():
+    out = reporting.stats({"psnr": np.array([20.0, 40.0]), "ssim": [0.5, 0.5, 0.8]})
+    assert out == {"psnr": {"mean": 30.0, "std": 10.0},
+                   "ssim": {"mean": pytest.approx(0.6), "std": pytest.approx(np.sqrt(0.02))}}
+    assert type(out["psnr"]["mean"]) is float  # JSON-serialisable, not np.float64
+    json.dumps(out)
+
+
+def test_load_results_sorted_by_file_name(tmp_path, result):
+    second = dict(result, model_file="b.keras")
+    reporting.write_json(second, tmp_path / "b.results.json")
+    reporting.write_json(result, tmp_path / "a.results.json")
+    (tmp_path / "notes.json").write_text("{}")  # not a results file
+    loaded = reporting.load_results(tmp_path)
+    assert [r["model_file"] for r in loaded] == ["cifar10_x2.keras", "b.keras"]
+    assert reporting.load_results(tmp_path / "nothing_here") == []
+
+
+def test_environment():
+    import keras
+    import tensorflow as tf
+
+    env = reporting.environment()
+    assert env["tensorflow"] == tf.__version__ and env["keras"] == keras.__version__
+    assert env["numpy"] == np.__version__ and env["python"] == platform.python_version()
+    assert datetime.date.fromisoformat(env["date"])
+    assert env["hardware"].startswith(("GPU: ", "CPU only")) and "CPU cores" in env["hardware"]
+
+
+# --------------------------------------------------------------------------------------
+# results_table
+# --------------------------------------------------------------------------------------
+def test_results_table(metrics_json):
+    table = reporting.results_table(metrics_json)
+    lines = table.rstrip("\n").split("\n")
+    assert len(lines) == 4  # header, separator, one row per model
+    assert lines[0].startswith("| model | task |") and lines[1] == "|" + "---|" * 14
+    assert all(line.count("|") == 15 for line in lines)  # 14 columns everywhere
+    cells = [c.strip() for c in lines[2].split("|")[1:-1]]
+    # the model's first test set only; gain = 28.50 - 26.50
+    assert cells == ["`cifar10_x2.keras`", "x2 (16 -> 32)", "CIFAR-10 (partial)", "CIFAR-10 test (1,017)",
+                     "28.50 ± 2.25", "26.50 ± 2.00", "+2.00", "0.9123 ± 0.0100", "0.8500 ± 0.0200",
+                     "30.12 ± 2.50", "28.00 ± 2.00", "225,027", "12.3", "1.00x"]
+    other = [c.strip() for c in lines[3].split("|")[1:-1]]
+    assert other[0] == "`other_x2.keras`" and other[3] == "natural96 val (272)"
+    assert other[4] == "26.00 ± 2.25" and other[6] == "-0.50"  # worse than bicubic: negative gain
+    assert other[11:] == ["1,234,567", "12.3", "2.50x"]
+    assert table.endswith("\n")
+
+
+def test_results_table_without_models(metrics_json):
+    table = reporting.results_table(dict(metrics_json, models={}))
+    assert table.count("\n") == 2  # header and separator only
+
+
+# --------------------------------------------------------------------------------------
+# model_card, write_model_cards
+# --------------------------------------------------------------------------------------
+def test_model_card(metrics_json):
+    text = reporting.model_card(metrics_json, "cifar10_x2.keras")
+    lines = text.split("\n")
+    assert lines[0] == "# `cifar10_x2.keras`" and lines[2] == "The original CIFAR-10 x2 CNN."
+    assert "| architecture | 5 conv + transpose conv (225,027 parameters) |" in lines
+    assert ("| training data | CIFAR-10 (partial): 4,653 training / 517 validation images "
+            "(seeded 90/10 split, seed 42) |") in lines
+    assert "| training | 20 epochs, 1,460 optimizer steps, 12.5 min on CPU only; 2 CPU cores; x86_64 |" in lines  # 750 s
+    assert "| software | Python 3.11.7, TensorFlow 2.21.0, Keras 3.15.1 (2025-01-02) |" in lines
+    assert any(line.startswith("| trained by | `notebooks/01_cifar10_x2.ipynb`;") and "(2025-02-03)" in line
+               for line in lines)
+    assert any(line.startswith("| cost | 12.3 GMACs per output megapixel; 1234 images/s, 790 ms") and "1.00x" in line
+               for line in lines)
+    # one section per test set, in order, each with the model and every baseline
+    assert [line for line in lines if line.startswith("## ")] == [
+        "## CIFAR-10 test (1,017 images), mean ± std over images",
+        "## STL-10 subset (256 images), mean ± std over images",
+    ]
+    first = lines.index("## CIFAR-10 test (1,017 images), mean ± std over images")
+    assert lines[first + 4:first + 7] == [
+        "| **model** | 28.50 ± 2.25 | 0.9123 ± 0.0100 | 0.0231 ± 0.0040 | 30.12 ± 2.50 | 0.9300 ± 0.0100 |",
+        "| bicubic | 26.50 ± 2.00 | 0.8500 ± 0.0200 | 0.0300 ± 0.0050 | 28.00 ± 2.00 | 0.8800 ± 0.0200 |",
+        "| nearest | 24.00 ± 1.50 | 0.8000 ± 0.0300 | 0.0400 ± 0.0060 | 25.00 ± 1.00 | 0.8200 ± 0.0300 |",
+    ]
+    assert "Gain over bicubic: +2.00 dB mean RGB PSNR." in lines
+    assert "Gain over bicubic: +1.90 dB mean RGB PSNR." in lines  # STL-10 subset: shifted by -0.1
+    assert "SSIM: Gaussian SSIM (test)." in text
+    assert "\nTrained on a partial set.\n" in text
+
+
+def test_model_card_skips_test_sets_without_records(metrics_json):
+    metrics_json["models"]["other_x2.keras"]["test_sets"] = ["natural96 val", "never scored"]
+    text = reporting.model_card(metrics_json, "other_x2.keras")
+    assert "## natural96 val (272 images)" in text and "never scored" not in text
+    assert "Gain over bicubic: -0.50 dB" in text
+    assert "Trained on a partial set." not in text  # no notes for this model
+
+
+def test_write_model_cards(tmp_path, metrics_json):
+    paths = reporting.write_model_cards(metrics_json, tmp_path)
+    assert paths == [tmp_path / "cifar10_x2.md", tmp_path / "other_x2.md"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cifar10_x2.md", "other_x2.md"]  # no .tmp left
+    assert paths[1].read_text() == reporting.model_card(metrics_json, "other_x2.keras")
+
+
+# --------------------------------------------------------------------------------------
+# update_readme
+# --------------------------------------------------------------------------------------
+def test_update_readme_replaces_only_the_block(tmp_path, metrics_json):
+    head = "# Study\n\nIntro text.\n\n"
+    tail = "\n\n## Later section\n\nMore text.\n"
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{head}{reporting.README_START}\nold table\n{reporting.README_END}{tail}")
+    assert reporting.update_readme(readme, metrics_json) is True
+    text = readme.read_text()
+    expected = f"{head}{reporting.README_START}\n{reporting.results_table(metrics_json)}{reporting.README_END}{tail}"
+    assert text == expected
+    assert "old table" not in text and "`other_x2.keras`" in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]  # no .tmp left
+    mtime = readme.stat().st_mtime_ns
+    assert reporting.update_readme(str(readme), metrics_json) is False  # already up to date
+    assert readme.read_text() == expected and readme.stat().st_mtime_ns == mtime
+
+
+def test_update_readme_picks_up_new_results(tmp_path, metrics_json):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{reporting.README_START}\n{reporting.README_END}\n")
+    fewer = dict(metrics_json, models={"cifar10_x2.keras": metrics_json["models"]["cifar10_x2.keras"]})
+    assert reporting.update_readme(readme, fewer)
+    assert "`other_x2.keras`" not in readme.read_text()
+    assert reporting.update_readme(readme, metrics_json)
+    assert "`other_x2.keras`" in readme.read_text()
+
+
+@pytest.mark.parametrize("content", ["# no markers\n", f"only {reporting.README_START}\n",
+                                     f"only {reporting.README_END}\n"])
+def test_update_readme_without_markers(tmp_path, metrics_json, content):
+    readme = tmp_path / "README.md"
+    readme.write_text(content)
+    with pytest.raises(ValueError, match=r"has no <!-- results:start --> \.\.\. <!-- results:end --> block"):
+        reporting.update_readme(readme, metrics_json)
+    assert readme.read_text() == content

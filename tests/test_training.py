@@ -1,0 +1,330 @@
+"""Tests of sr_utils/training.py: profiles, folders, seeding, callbacks and atomic model saving."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+import sr_utils
+from sr_utils import training
+
+
+def tiny_model(seed: int = 0) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((4, 4, 3))
+    outputs = keras.layers.Conv2D(3, 1, activation="sigmoid")(inputs)
+    return keras.Model(inputs, outputs)
+
+
+def probe() -> np.ndarray:
+    return np.random.default_rng(0).random((2, 4, 4, 3)).astype(np.float32)
+
+
+# --------------------------------------------------------------------------------------
+# Profiles
+# --------------------------------------------------------------------------------------
+@pytest.fixture
+def clean_env(monkeypatch):
+    """No SR_PROFILE. (pytest sets PYTEST_CURRENT_TEST again when the test body starts, so tests
+    that need it unset delete it themselves.)"""
+    monkeypatch.delenv(training.PROFILE_ENV, raising=False)
+    return monkeypatch
+
+
+def test_full_profile_without_pytest_or_env(clean_env):
+    clean_env.delenv("PYTEST_CURRENT_TEST", raising=False)
+    profile = training.get_profile()
+    assert profile.name == "full" and not profile.is_quick
+    assert profile is training.PROFILES["full"]
+
+
+def test_quick_profile_under_pytest(clean_env):
+    clean_env.setenv("PYTEST_CURRENT_TEST", "tests/test_x.py::test_y (call)")
+    profile = training.get_profile()
+    assert profile.name == "quick" and profile.is_quick
+
+
+def test_env_variable_beats_pytest(clean_env):
+    clean_env.setenv("PYTEST_CURRENT_TEST", "tests/test_x.py::test_y (call)")
+    clean_env.setenv(training.PROFILE_ENV, "full")
+    assert training.get_profile().name == "full"
+    clean_env.delenv("PYTEST_CURRENT_TEST")
+    clean_env.setenv(training.PROFILE_ENV, "quick")
+    assert training.get_profile().name == "quick"
+
+
+def test_empty_env_variable_is_ignored(clean_env):
+    clean_env.setenv(training.PROFILE_ENV, "")
+    assert training.get_profile().name == "quick"  # under pytest
+    clean_env.delenv("PYTEST_CURRENT_TEST", raising=False)
+    assert training.get_profile().name == "full"
+
+
+def test_this_test_run_is_quick(clean_env):
+    # the real variable pytest sets, not one set by hand
+    assert "PYTEST_CURRENT_TEST" in os.environ
+    assert training.get_profile().is_quick
+
+
+def test_explicit_name_beats_everything(clean_env):
+    clean_env.setenv("PYTEST_CURRENT_TEST", "x")
+    clean_env.setenv(training.PROFILE_ENV, "quick")
+    assert training.get_profile("full").name == "full"
+    clean_env.setenv(training.PROFILE_ENV, "full")
+    assert training.get_profile("quick").name == "quick"
+
+
+def test_unknown_profile(clean_env):
+    with pytest.raises(ValueError, match=r"unknown profile 'fast'; use one of \['full', 'quick'\]"):
+        training.get_profile("fast")
+    clean_env.setenv(training.PROFILE_ENV, "medium")
+    with pytest.raises(ValueError, match=r"unknown profile 'medium'.*SR_PROFILE=quick"):
+        training.get_profile()
+
+
+def test_quick_profile_is_small_and_full_keeps_everything():
+    quick, full = training.PROFILES["quick"], training.PROFILES["full"]
+    assert quick.epochs < full.epochs and quick.steps_per_epoch is not None
+    assert all(n is not None and n > 0 for n in (quick.n_train, quick.n_val, quick.n_test))
+    assert (full.n_train, full.n_val, full.n_test, full.steps_per_epoch) == (None, None, None, None)
+
+
+# --------------------------------------------------------------------------------------
+# Folders
+# --------------------------------------------------------------------------------------
+def test_output_dirs_full(tmp_path):
+    model_dir, plot_dir = training.output_dirs(training.PROFILES["full"], tmp_path)
+    assert (model_dir, plot_dir) == (tmp_path / "model", tmp_path / "plots")
+    assert model_dir.is_dir() and plot_dir.is_dir()
+
+
+def test_output_dirs_quick_goes_to_scratch(tmp_path):
+    model_dir, plot_dir = training.output_dirs(training.PROFILES["quick"], str(tmp_path))
+    assert model_dir == tmp_path / ".sr_scratch" / "quick" / "model"
+    assert plot_dir == tmp_path / ".sr_scratch" / "quick" / "plots"
+    assert model_dir.is_dir() and plot_dir.is_dir()
+    assert not (tmp_path / "model").exists() and not (tmp_path / "plots").exists()
+    # calling again is fine (folders exist already)
+    assert training.output_dirs(training.PROFILES["quick"], tmp_path) == (model_dir, plot_dir)
+
+
+@pytest.fixture
+def fake_repo(tmp_path) -> Path:
+    repo = tmp_path / "repo"
+    (repo / "sr_utils").mkdir(parents=True)
+    (repo / "sr_utils" / "__init__.py").write_text("")
+    (repo / "notebooks" / "sub" / "deeper").mkdir(parents=True)
+    return repo
+
+
+def test_repo_root_from_a_nested_folder(fake_repo, monkeypatch):
+    assert training.repo_root(fake_repo / "notebooks" / "sub" / "deeper") == fake_repo.resolve()
+    assert training.repo_root(str(fake_repo)) == fake_repo.resolve()
+    monkeypatch.chdir(fake_repo / "notebooks" / "sub")
+    assert training.repo_root() == fake_repo.resolve()  # default: the working directory
+
+
+def test_output_dirs_default_root_is_the_repo(fake_repo, monkeypatch):
+    monkeypatch.chdir(fake_repo / "notebooks")
+    model_dir, _ = training.output_dirs(training.PROFILES["quick"])
+    assert model_dir == fake_repo.resolve() / ".sr_scratch" / "quick" / "model" and model_dir.is_dir()
+
+
+def test_repo_root_falls_back_to_the_package_parent(tmp_path, fake_repo):
+    package_parent = Path(sr_utils.__file__).resolve().parent.parent
+    (tmp_path / "elsewhere").mkdir()
+    assert training.repo_root(tmp_path / "elsewhere") == package_parent
+    # sr_utils/ without notebooks/ is not a repository root, nor notebooks/ without sr_utils/__init__.py
+    (fake_repo / "notebooks" / "sub" / "deeper").rmdir()
+    (fake_repo / "notebooks" / "sub").rmdir()
+    (fake_repo / "notebooks").rmdir()
+    assert training.repo_root(fake_repo / "sr_utils") == package_parent
+    (fake_repo / "notebooks").mkdir()
+    (fake_repo / "sr_utils" / "__init__.py").unlink()
+    assert training.repo_root(fake_repo / "notebooks") == package_parent
+
+
+# --------------------------------------------------------------------------------------
+# Seeding
+# --------------------------------------------------------------------------------------
+def test_set_seed_repeats_numpy_python_and_keras_draws():
+    def sample():
+        dense = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+        return np.random.rand(3), keras.random.uniform((3,)).numpy(), random.random(), dense.get_weights()[0]
+
+    training.set_seed(7)
+    first = sample()
+    training.set_seed(7)
+    again = sample()
+    training.set_seed(8)
+    other = sample()
+    for a, b, c in zip(first, again, other):
+        np.testing.assert_array_equal(a, b)
+        assert not np.array_equal(a, c)
+
+
+# --------------------------------------------------------------------------------------
+# save_model_atomic
+# --------------------------------------------------------------------------------------
+def test_save_model_atomic_writes_a_loadable_model(tmp_path):
+    model = tiny_model()
+    path = tmp_path / "nested" / "dir" / "m.keras"
+    assert training.save_model_atomic(model, str(path)) == path
+    assert path.is_file()
+    assert list(path.parent.iterdir()) == [path]  # no temporary file left
+    loaded = keras.models.load_model(path)
+    np.testing.assert_array_equal(loaded.predict(probe(), verbose=0), model.predict(probe(), verbose=0))
+
+
+@pytest.mark.parametrize("name", ["m.h5", "m", "m.keras.bak", "m.weights.h5"])
+def test_save_model_atomic_needs_a_keras_path(tmp_path, name):
+    with pytest.raises(ValueError, match=r"must end in \.keras"):
+        training.save_model_atomic(tiny_model(), tmp_path / name)
+    assert not list(tmp_path.iterdir())
+
+
+def test_failed_save_leaves_the_previous_model(tmp_path, monkeypatch):
+    path = tmp_path / "m.keras"
+    old = tiny_model(seed=1)
+    training.save_model_atomic(old, path)
+    before = path.read_bytes()
+
+    def broken_save(self, filepath, *args, **kwargs):
+        Path(filepath).write_bytes(b"half a model")  # something is written, then the disk fails
+        raise OSError("disk full")
+
+    monkeypatch.setattr(keras.Model, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        training.save_model_atomic(tiny_model(seed=2), path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.keras"]  # no m.tmp.keras
+    monkeypatch.undo()
+    np.testing.assert_array_equal(keras.models.load_model(path).predict(probe(), verbose=0),
+                                  old.predict(probe(), verbose=0))
+
+
+# --------------------------------------------------------------------------------------
+# BestModelCheckpoint
+# --------------------------------------------------------------------------------------
+def test_checkpoint_saves_only_on_improvement(tmp_path, monkeypatch):
+    saves = []
+    monkeypatch.setattr(training, "save_model_atomic", lambda model, path: saves.append((model, path)))
+    model = tiny_model()
+    cb = training.BestModelCheckpoint(tmp_path / "best.keras")
+    cb.set_model(model)
+    for epoch, val_loss in enumerate([1.0, 1.2, 0.8, 0.8, 0.5, np.float32(0.6)]):
+        cb.on_epoch_end(epoch, {"loss": 0.1, "val_loss": val_loss})
+        if epoch in (0, 2, 4):
+            assert len(saves) == [0, 2, 4].index(epoch) + 1, f"no save at epoch {epoch}"
+    assert len(saves) == 3  # 1.0, 0.8, 0.5; not the worse 1.2 / 0.6 nor the equal 0.8
+    assert all(m is model and p == tmp_path / "best.keras" for m, p in saves)
+    assert cb.best == 0.5
+
+
+def test_checkpoint_file_holds_the_best_weights(tmp_path):
+    path = tmp_path / "best.keras"
+    model = tiny_model(seed=3)
+    cb = training.BestModelCheckpoint(path)
+    cb.set_model(model)
+    cb.on_epoch_end(0, {"val_loss": 2.0})
+    first = model.predict(probe(), verbose=0)
+    model.set_weights([w + 1.0 for w in model.get_weights()])
+    cb.on_epoch_end(1, {"val_loss": 3.0})  # worse: the file keeps the first weights
+    np.testing.assert_array_equal(keras.models.load_model(path).predict(probe(), verbose=0), first)
+    cb.on_epoch_end(2, {"val_loss": 1.0})  # better: the file now has the new weights
+    now = model.predict(probe(), verbose=0)
+    assert not np.array_equal(now, first)
+    np.testing.assert_array_equal(keras.models.load_model(path).predict(probe(), verbose=0), now)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.keras", "best.keras.best.json"]
+
+
+def test_a_resumed_checkpoint_keeps_the_best_model_from_before_the_interruption(tmp_path):
+    path = tmp_path / "best.keras"
+    good, worse = tiny_model(seed=3), tiny_model(seed=4)
+    first = training.BestModelCheckpoint(path)
+    first.set_model(good)
+    first.on_train_begin()
+    first.on_epoch_end(0, {"val_loss": 0.1})
+    expected = good.predict(probe(), verbose=0)
+    # the run is interrupted and started again: a resumed checkpoint remembers 0.1
+    resumed = training.BestModelCheckpoint(path, resume=True)
+    resumed.set_model(worse)
+    resumed.on_train_begin()
+    assert resumed.best == 0.1
+    resumed.on_epoch_end(1, {"val_loss": 0.9})
+    np.testing.assert_array_equal(keras.models.load_model(path).predict(probe(), verbose=0), expected)
+    # a fresh (not resumed) run starts from scratch and saves its first epoch
+    fresh = training.BestModelCheckpoint(path)
+    fresh.set_model(worse)
+    fresh.on_train_begin()
+    fresh.on_epoch_end(0, {"val_loss": 0.9})
+    assert not np.array_equal(keras.models.load_model(path).predict(probe(), verbose=0), expected)
+
+
+def test_original_callbacks_resume_the_checkpoint_only_when_a_backup_exists(tmp_path):
+    backup = tmp_path / "backup"
+    assert not training.original_callbacks(tmp_path / "b.keras", backup_dir=backup)[2].resume
+    backup.mkdir()
+    (backup / "latest.weights.h5").write_bytes(b"x")
+    assert training.original_callbacks(tmp_path / "b.keras", backup_dir=backup)[2].resume
+
+
+@pytest.mark.parametrize("logs", [{"loss": 0.3}, {}, None])
+def test_checkpoint_without_the_monitored_value(tmp_path, logs):
+    cb = training.BestModelCheckpoint(tmp_path / "best.keras")
+    cb.set_model(tiny_model())
+    with pytest.raises(ValueError, match=r"monitors 'val_loss', which is not in the logs; pass validation data"):
+        cb.on_epoch_end(0, logs)
+    assert not (tmp_path / "best.keras").exists()
+
+
+def test_checkpoint_monitors_another_key(tmp_path, monkeypatch):
+    saves = []
+    monkeypatch.setattr(training, "save_model_atomic", lambda model, path: saves.append(path))
+    cb = training.BestModelCheckpoint(tmp_path / "b.keras", monitor="val_mae")
+    cb.set_model(tiny_model())
+    cb.on_epoch_end(0, {"val_mae": 0.2, "val_loss": 9.0})
+    cb.on_epoch_end(1, {"val_mae": 0.1, "val_loss": 10.0})
+    assert len(saves) == 2
+    with pytest.raises(ValueError, match=r"'val_mae'"):
+        cb.on_epoch_end(2, {"val_loss": 1.0})
+
+
+# --------------------------------------------------------------------------------------
+# original_callbacks
+# --------------------------------------------------------------------------------------
+def test_original_callbacks_without_backup(tmp_path):
+    cbs = training.original_callbacks(tmp_path / "best.keras")
+    assert [type(cb) for cb in cbs] == [keras.callbacks.EarlyStopping, keras.callbacks.ReduceLROnPlateau,
+                                        training.BestModelCheckpoint]
+    early, reduce_lr, checkpoint = cbs
+    assert early.monitor == "val_loss" and early.patience == 3 and early.restore_best_weights is True
+    assert reduce_lr.monitor == "val_loss" and reduce_lr.factor == 0.5 and reduce_lr.patience == 2
+    assert reduce_lr.patience < early.patience  # the rate is halved before training gives up
+    assert checkpoint.path == tmp_path / "best.keras" and checkpoint.monitor == "val_loss"
+
+
+def test_original_callbacks_with_backup(tmp_path):
+    cbs = training.original_callbacks(str(tmp_path / "best.keras"), backup_dir=tmp_path / "backup",
+                                      patience=5, lr_patience=1)
+    assert len(cbs) == 4 and isinstance(cbs[3], keras.callbacks.BackupAndRestore)
+    assert Path(cbs[3].backup_dir) == tmp_path / "backup"
+    assert cbs[0].patience == 5 and cbs[1].patience == 1
+    assert sum(isinstance(cb, keras.callbacks.BackupAndRestore) for cb in cbs) == 1
+
+
+def test_original_callbacks_in_a_real_fit(tmp_path):
+    model = tiny_model(seed=4)
+    model.compile(optimizer="adam", loss="mse")
+    x = probe()
+    cbs = training.original_callbacks(tmp_path / "best.keras", backup_dir=tmp_path / "backup")
+    history = model.fit(x, x, validation_data=(x, x), epochs=2, batch_size=2, verbose=0, callbacks=cbs)
+    assert len(history.history["val_loss"]) == 2
+    assert (tmp_path / "best.keras").is_file()
+    best = keras.models.load_model(tmp_path / "best.keras")
+    assert best.evaluate(x, x, verbose=0) == pytest.approx(min(history.history["val_loss"]), rel=1e-5)
