@@ -211,9 +211,10 @@ def main(argv=None) -> int:
             raise ValueError(f"--scale {args.scale} does not match {model_path}, which upscales "
                              f"x{_model_scale(fully_convolutional(model))}.")
         outputs = [args.out_dir / f"{p.stem}_x{args.scale}.png" for p in args.inputs]
-        for src, dst in zip(args.inputs, outputs):
-            if dst.resolve() == src.resolve():
-                raise ValueError(f"refusing to overwrite the input {src}; choose another --out-dir.")
+        inputs = {p.resolve(): p for p in args.inputs}
+        for dst in outputs:
+            if dst.resolve() in inputs:
+                raise ValueError(f"refusing to overwrite the input {inputs[dst.resolve()]}; choose another --out-dir.")
         for src in args.inputs:
             if not src.is_file():
                 raise FileNotFoundError(f"input {src} does not exist.")
