@@ -12,6 +12,8 @@ _NOTEBOOK_DATA = {
     "00_": ("CIFAR-10", lambda data: data.load_cifar10(download=False)),
     "01_": ("CIFAR-10", lambda data: data.load_cifar10(download=False)),
     "02_": ("natural96 or STL-10", lambda data: data.load_study96("auto", download=False)),
+    "03_": ("CIFAR-10", lambda data: data.load_cifar10(download=False)),
+    "04_": ("CIFAR-10", lambda data: data.load_cifar10(download=False)),
 }
 
 

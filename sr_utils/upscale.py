@@ -8,6 +8,7 @@ Python::
 Command line::
 
     python -m sr_utils.upscale photo.png other.jpg -o upscaled/ --scale 2 [--model PATH] [--tile 256]
+    python -m sr_utils.upscale -o upscaled/          # the bundled sample picture
 
 Large images are cut into tiles of ``tile`` x ``tile`` LR pixels, each read with a margin of
 real neighbouring pixels that covers the model's receptive field, run in batches, and stitched
@@ -29,6 +30,37 @@ from keras import layers
 from .training import repo_root
 
 DEFAULT_MODELS = {2: "cifar10_x2_seed.keras"}  # scale -> file in model/
+SAMPLE_IMAGE = Path(__file__).resolve().parent / "assets" / "sample.png"
+
+
+def draw_sample_image(size: int = 192) -> np.ndarray:
+    """The bundled sample picture, drawn by this project (no third-party content): a sky
+    gradient, a sun, a striped house with windows, a fence and fine diagonal hatching, i.e.
+    smooth areas, hard edges and fine detail. Returns ``(size, size, 3)`` uint8.
+    ``SAMPLE_IMAGE`` was written from ``draw_sample_image()``."""
+    from PIL import Image, ImageDraw
+
+    t = np.linspace(0, 1, size)[:, None, None]
+    sky = (np.array([70, 130, 210]) * (1 - t) + np.array([235, 215, 180]) * t) * np.ones((size, size, 1))
+    im = Image.fromarray(np.round(sky).astype(np.uint8))
+    d = ImageDraw.Draw(im)
+    u = size / 192
+    d.ellipse([140 * u, 18 * u, 176 * u, 54 * u], fill=(250, 200, 60), outline=(230, 120, 30), width=max(1, round(2 * u)))
+    d.polygon([(30 * u, 95 * u), (85 * u, 55 * u), (140 * u, 95 * u)], fill=(150, 40, 40))
+    d.rectangle([40 * u, 95 * u, 130 * u, 160 * u], fill=(225, 220, 200))
+    for y in range(int(100 * u), int(160 * u), max(2, round(4 * u))):
+        d.line([(40 * u, y), (130 * u, y)], fill=(200, 190, 170))
+    for x0 in (52, 98):
+        d.rectangle([x0 * u, 108 * u, (x0 + 20) * u, 128 * u], fill=(60, 90, 130), outline=(40, 40, 40))
+        d.line([((x0 + 10) * u, 108 * u), ((x0 + 10) * u, 128 * u)], fill=(240, 240, 240))
+        d.line([(x0 * u, 118 * u), ((x0 + 20) * u, 118 * u)], fill=(240, 240, 240))
+    d.rectangle([76 * u, 132 * u, 94 * u, 160 * u], fill=(110, 70, 40))
+    d.rectangle([0, 160 * u, size, size], fill=(70, 140, 60))
+    for x in range(0, size, max(3, round(6 * u))):
+        d.line([(x, 150 * u), (x, 172 * u)], fill=(245, 245, 235), width=max(1, round(u)))
+    for k in range(-size, size, max(3, round(5 * u))):
+        d.line([(k, size), (k + 20 * u, size - 20 * u)], fill=(40, 100, 40))
+    return np.asarray(im)
 
 
 def default_model_path(scale: int) -> Path:
@@ -195,12 +227,14 @@ def main(argv=None) -> int:
     from tqdm.auto import tqdm
 
     parser = argparse.ArgumentParser(prog="python -m sr_utils.upscale", description="Upscale images with a trained SR model.")
-    parser.add_argument("inputs", nargs="+", type=Path, help="image files (PNG, JPEG, BMP, ...)")
+    parser.add_argument("inputs", nargs="*", type=Path,
+                        help="image files (PNG, JPEG, BMP, ...); default: the bundled sample picture")
     parser.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for the upscaled images (PNG)")
     parser.add_argument("--scale", type=int, default=2, help=f"upscaling factor (bundled models: {sorted(DEFAULT_MODELS)})")
     parser.add_argument("--model", type=Path, default=None, help="a .keras model (default: the bundled one for --scale)")
     parser.add_argument("--tile", type=int, default=256, help="tile side in input pixels (default 256)")
     args = parser.parse_args(argv)
+    args.inputs = args.inputs or [SAMPLE_IMAGE]
 
     try:
         model_path = args.model or default_model_path(args.scale)

@@ -167,3 +167,15 @@ def test_cli_errors(tmp_path, saved_model, capsys):
     with pytest.raises(SystemExit) as e:
         U.main([str(tmp_path / "broken.png"), "-o", str(tmp_path / "out"), "--model", str(saved_model), "--scale", "3"])
     assert e.value.code == 2 and "does not match" in capsys.readouterr().err
+
+
+def test_the_bundled_sample_is_the_projects_own_drawing():
+    committed = np.asarray(Image.open(U.SAMPLE_IMAGE).convert("RGB"))
+    drawn = U.draw_sample_image()
+    assert committed.shape == drawn.shape == (192, 192, 3)
+    assert np.mean(np.abs(committed.astype(int) - drawn.astype(int))) < 1.0
+
+
+def test_cli_without_inputs_upscales_the_bundled_sample(tmp_path, saved_model):
+    assert U.main(["-o", str(tmp_path), "--model", str(saved_model)]) == 0
+    assert np.asarray(Image.open(tmp_path / "sample_x2.png")).shape == (384, 384, 3)
