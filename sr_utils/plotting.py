@@ -71,7 +71,8 @@ def plot_image_rows(rows: dict[str, np.ndarray], n: int = 6, title: str = "", pa
     sets = {label: to_float(images, label)[:n] for label, images in rows.items()}
     n = min(len(x) for x in sets.values())
     height, width = max(x.shape[1] for x in sets.values()), max(x.shape[2] for x in sets.values())
-    fig, axes = plt.subplots(len(sets), n, figsize=(1.9 * n, 2.0 * len(sets)), squeeze=False)
+    aspect = width / height
+    fig, axes = plt.subplots(len(sets), n, figsize=(1.9 * n * aspect + 0.4, 2.0 * len(sets)), squeeze=False)
     for r, (label, images) in enumerate(sets.items()):
         for c in range(n):
             img = images[c]
