@@ -217,3 +217,38 @@ def cosine_schedule(initial_learning_rate: float, total_steps: int, final_fracti
     if total_steps < 1 or not 0 <= final_fraction <= 1:
         raise ValueError(f"need total_steps >= 1 and 0 <= final_fraction <= 1, got {total_steps} and {final_fraction}.")
     return keras.optimizers.schedules.CosineDecay(initial_learning_rate, decay_steps=total_steps, alpha=final_fraction)
+
+
+def recalibrate_batchnorm(model: keras.Model, images, batch_size: int = 64) -> keras.Model:
+    """Re-estimate every BatchNormalization layer's moving mean and variance on ``images``.
+
+    With Keras' default momentum of 0.99, the moving statistics need a few hundred steps to
+    forget their initial values (mean 0, variance 1); a short training run leaves them off, and
+    the model then behaves differently at inference than in training. This sets each layer's
+    statistics to the average of its batch statistics over ``images`` (layer by layer, in
+    training mode, without touching any weight), as SWA's ``update_bn`` does. A diagnostic:
+    it changes the model in place and returns it.
+
+    Args:
+        model: a Keras model with BatchNormalization layers.
+        images: model inputs ``(N, h, w, 3)`` float32, e.g. training LR images (never test data).
+        batch_size: images per forward pass.
+    """
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    if not bns:
+        raise ValueError(f"model {model.name} has no BatchNormalization layer to recalibrate.")
+    if len(images) < batch_size:
+        raise ValueError(f"need at least one full batch of {batch_size} images, got {len(images)}.")
+    momenta = [layer.momentum for layer in bns]
+    for layer in bns:
+        layer.moving_mean.assign(keras.ops.zeros_like(layer.moving_mean))
+        layer.moving_variance.assign(keras.ops.zeros_like(layer.moving_variance))
+    try:
+        for step, start in enumerate(range(0, len(images) - batch_size + 1, batch_size)):
+            for layer in bns:  # running average of the batch statistics: new weight 1 / (step + 1)
+                layer.momentum = step / (step + 1)
+            model(images[start:start + batch_size], training=True)
+    finally:
+        for layer, momentum in zip(bns, momenta):
+            layer.momentum = momentum
+    return model

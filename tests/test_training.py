@@ -378,3 +378,35 @@ def test_cosine_schedule_values():
     assert float(schedule(100)) == pytest.approx(1e-4)
     with pytest.raises(ValueError, match="total_steps >= 1"):
         training.cosine_schedule(1e-3, 0)
+
+
+def _bn_model():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4, 4, 3))
+    x = keras.layers.Conv2D(5, 3, padding="same")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    return keras.Model(inputs, keras.layers.ReLU()(x))
+
+
+def test_recalibrate_batchnorm_sets_the_moving_statistics_of_the_data():
+    model = _bn_model()
+    x = (np.random.default_rng(0).random((64, 4, 4, 3)) * 3 + 2).astype(np.float32)
+    conv_out = keras.Model(model.input, model.layers[1].output).predict(x, verbose=0)
+    bn = model.layers[2]
+    assert np.allclose(bn.moving_mean.numpy(), 0) and np.allclose(bn.moving_variance.numpy(), 1)
+    training.recalibrate_batchnorm(model, x, batch_size=16)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), conv_out.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-5)
+    # the average of per-batch variances (each batch of 16 images)
+    per_batch = conv_out.reshape(4, 16, 4, 4, 5).var(axis=(1, 2, 3)).mean(axis=0)
+    np.testing.assert_allclose(bn.moving_variance.numpy(), per_batch, rtol=1e-3)
+    assert bn.momentum == 0.99  # restored
+    # inference now matches the training-mode output with the statistics of all the data
+    inference = np.asarray(model(x, training=False))
+    np.testing.assert_allclose(inference, np.asarray(model(x, training=True)), atol=0.02)
+
+
+def test_recalibrate_batchnorm_errors():
+    with pytest.raises(ValueError, match="no BatchNormalization"):
+        training.recalibrate_batchnorm(tiny_model(), np.zeros((8, 4, 4, 3), np.float32))
+    with pytest.raises(ValueError, match="at least one full batch"):
+        training.recalibrate_batchnorm(_bn_model(), np.zeros((8, 4, 4, 3), np.float32), batch_size=16)
