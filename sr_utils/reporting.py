@@ -159,6 +159,15 @@ def model_card(metrics: dict, model_file: str) -> str:
         "images with `scale` border pixels cropped (the SR field's convention). SSIM: " + metrics["ssim_implementation"] + ".",
         "",
     ]
+    if "published" in t:
+        p = t["published"]
+        lines += [f"Published for this architecture: {p['psnr']} dB PSNR / {p['ssim']} SSIM after about {p['steps']:,} "
+                  f"optimizer steps on the full training set; this model had {t['steps']:,} steps on the data above.", ""]
+    if "diagnostics" in t:
+        d = t["diagnostics"]
+        lines += [f"Diagnostic (notebook 02): with its BatchNorm statistics re-estimated on training inputs, this model "
+                  f"scores {d['bn_recalibrated_db']:.2f} dB against bicubic's {d['bicubic_db']:.2f} dB (RGB PSNR, main test "
+                  "set); the committed model keeps the statistics its training left.", ""]
     if info.get("notes"):
         lines += [info["notes"], ""]
     return "\n".join(lines)

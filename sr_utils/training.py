@@ -34,10 +34,6 @@ class Profile:
     n_test: int | None = None
     steps_per_epoch: int | None = None
 
-    @property
-    def is_quick(self) -> bool:
-        return self.name == "quick"
-
 
 PROFILES = {
     "full": Profile("full", epochs=20, batch_size=64),

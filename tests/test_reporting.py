@@ -250,3 +250,15 @@ def test_update_readme_without_markers(tmp_path, metrics_json, content):
     with pytest.raises(ValueError, match=r"has no <!-- results:start --> \.\.\. <!-- results:end --> block"):
         reporting.update_readme(readme, metrics_json)
     assert readme.read_text() == content
+
+
+def test_model_card_reports_published_figures_and_diagnostics(metrics_json):
+    info = metrics_json["models"]["cifar10_x2.keras"]
+    info["training"] = {**info["training"], "published": {"psnr": 28.13, "ssim": 0.9077, "steps": 14_000},
+                        "diagnostics": {"bn_recalibrated_db": 21.54, "bicubic_db": 24.07}}
+    text = reporting.model_card(metrics_json, "cifar10_x2.keras")
+    assert ("Published for this architecture: 28.13 dB PSNR / 0.9077 SSIM after about 14,000 optimizer steps on the "
+            "full training set; this model had 1,460 steps on the data above.") in text
+    assert "scores 21.54 dB against bicubic's 24.07 dB" in text
+    plain = reporting.model_card(metrics_json, "other_x2.keras")  # its training record has neither
+    assert "Published for this architecture" not in plain and "Diagnostic" not in plain

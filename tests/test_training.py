@@ -39,14 +39,14 @@ def clean_env(monkeypatch):
 def test_full_profile_without_pytest_or_env(clean_env):
     clean_env.delenv("PYTEST_CURRENT_TEST", raising=False)
     profile = training.get_profile()
-    assert profile.name == "full" and not profile.is_quick
+    assert profile.name == "full"
     assert profile is training.PROFILES["full"]
 
 
 def test_quick_profile_under_pytest(clean_env):
     clean_env.setenv("PYTEST_CURRENT_TEST", "tests/test_x.py::test_y (call)")
     profile = training.get_profile()
-    assert profile.name == "quick" and profile.is_quick
+    assert profile.name == "quick"
 
 
 def test_env_variable_beats_pytest(clean_env):
@@ -68,7 +68,7 @@ def test_empty_env_variable_is_ignored(clean_env):
 def test_this_test_run_is_quick(clean_env):
     # the real variable pytest sets, not one set by hand
     assert "PYTEST_CURRENT_TEST" in os.environ
-    assert training.get_profile().is_quick
+    assert training.get_profile().name == "quick"
 
 
 def test_explicit_name_beats_everything(clean_env):
