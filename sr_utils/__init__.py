@@ -2,13 +2,16 @@
 
 Modules: ``data`` (datasets and splits), ``images`` (array checks), ``degradation`` (HR -> LR
 and interpolation baselines), ``metrics`` (PSNR / SSIM / MAE and Keras metrics), ``models``
-(architectures), ``plotting`` (figures), ``training`` (profiles, seeds, callbacks, saving) and
-``reporting`` (results JSON, model cards, the README table).
+(architectures), ``plotting`` (figures), ``training`` (profiles, seeds, callbacks, saving, the
+augmented pipeline), ``reporting`` (results JSON, model cards, the README table) and
+``benchmark`` (MACs and measured speed). Run as programs: ``python -m sr_utils.upscale`` (upscale
+images of any size), ``python -m sr_utils.run_notebooks`` (the whole study headless),
+``python -m sr_utils.reporting`` and ``python -m sr_utils.benchmark``.
 
 Importing the package registers its Keras objects, so a saved model loads with plain
 ``keras.models.load_model(path)`` afterwards.
 """
 
-from . import data, degradation, images, metrics, models, plotting, reporting, training  # noqa: F401
+from . import benchmark, data, degradation, images, metrics, models, plotting, reporting, training  # noqa: F401
 
 __version__ = "0.1.0"
