@@ -29,7 +29,7 @@ from keras import layers
 
 from .training import repo_root
 
-DEFAULT_MODELS = {2: "cifar10_x2_seed.keras"}  # scale -> file in model/
+DEFAULT_MODELS = {2: "cifar10_x2_rsp64x6.keras"}  # scale -> file in model/
 SAMPLE_IMAGE = Path(__file__).resolve().parent / "assets" / "sample.png"
 
 

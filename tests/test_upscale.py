@@ -179,3 +179,12 @@ def test_the_bundled_sample_is_the_projects_own_drawing():
 def test_cli_without_inputs_upscales_the_bundled_sample(tmp_path, saved_model):
     assert U.main(["-o", str(tmp_path), "--model", str(saved_model)]) == 0
     assert np.asarray(Image.open(tmp_path / "sample_x2.png")).shape == (384, 384, 3)
+
+
+def test_cli_defaults_work_from_a_clone(tmp_path):
+    """No input and no --model: the bundled sample through the committed default x2 model."""
+    for scale in U.DEFAULT_MODELS:
+        assert U.default_model_path(scale).is_file(), f"bundled model for x{scale} is missing"
+    assert U.main(["-o", str(tmp_path)]) == 0
+    out = np.asarray(Image.open(tmp_path / "sample_x2.png"))
+    assert out.shape == (384, 384, 3) and out.dtype == np.uint8
