@@ -25,6 +25,15 @@ def save_figure(fig, path: str | os.PathLike | None, dpi: int = 110) -> None:
     os.replace(tmp, path)
 
 
+def _finish(fig, path, title: str = "", ax=None):
+    """Title (on ``ax`` when given, else over the figure), tight layout, save to ``path``."""
+    if title:
+        (ax.set_title if ax is not None else fig.suptitle)(title)
+    fig.tight_layout()
+    save_figure(fig, path)
+    return fig
+
+
 def plot_history(history: dict, metrics=("loss", "psnr", "ssim"), title: str = "", path=None):
     """Training and validation curves, one panel per metric.
 
@@ -47,11 +56,7 @@ def plot_history(history: dict, metrics=("loss", "psnr", "ssim"), title: str = "
         ax.set_title(name.upper() if name != "loss" else "loss (MSE)")
         ax.grid(alpha=0.3)
         ax.legend()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    return _finish(fig, path, title)
 
 
 def plot_image_rows(rows: dict[str, np.ndarray], n: int = 6, title: str = "", path=None):
@@ -84,11 +89,7 @@ def plot_image_rows(rows: dict[str, np.ndarray], n: int = 6, title: str = "", pa
             ax.set_yticks([])
             if c == 0:
                 ax.set_ylabel(label, fontsize=9)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    return _finish(fig, path, title)
 
 
 def plot_hr_lr(hr: np.ndarray, lr: np.ndarray, n: int = 8, path=None):
@@ -123,11 +124,7 @@ def plot_learning_curve(steps, gain_db, reference: dict | None = None, title: st
     ax.set_ylabel("PSNR gain over bicubic (dB)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    return _finish(fig, path, title, ax)
 
 
 def _crop_box(a: np.ndarray, b: np.ndarray, size: int) -> tuple[int, int]:
@@ -188,11 +185,7 @@ def plot_zoomed_crops(images: dict[str, np.ndarray], indices, labels=None, crop:
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    return _finish(fig, path, title)
 
 
 def plot_gain_histogram(gains: dict[str, np.ndarray], title: str = "", path=None):
@@ -210,8 +203,4 @@ def plot_gain_histogram(gains: dict[str, np.ndarray], title: str = "", path=None
     ax.set_ylabel("images")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    return _finish(fig, path, title, ax)
