@@ -8,10 +8,11 @@ augmented pipeline), ``reporting`` (results JSON, model cards, the README table)
 images of any size), ``python -m sr_utils.run_notebooks`` (the whole study headless),
 ``python -m sr_utils.reporting`` and ``python -m sr_utils.benchmark``.
 
-Importing the package registers its Keras objects, so a saved model loads with plain
+``benchmark``, ``reporting``, ``upscale`` and ``run_notebooks`` are imported on demand
+(``from sr_utils import reporting``). Importing the package registers its Keras objects, so a saved model loads with plain
 ``keras.models.load_model(path)`` afterwards.
 """
 
-from . import benchmark, data, degradation, images, metrics, models, plotting, reporting, training  # noqa: F401
+from . import data, degradation, images, metrics, models, plotting, training  # noqa: F401
 
 __version__ = "0.1.0"
