@@ -240,10 +240,10 @@ def main(argv=None) -> int:
         model_path = args.model or default_model_path(args.scale)
         if not model_path.is_file():
             raise FileNotFoundError(f"model file {str(model_path)!r} does not exist.")
-        model = keras.models.load_model(model_path)
-        if _model_scale(fully_convolutional(model)) != args.scale:
-            raise ValueError(f"--scale {args.scale} does not match {model_path}, which upscales "
-                             f"x{_model_scale(fully_convolutional(model))}.")
+        model = fully_convolutional(keras.models.load_model(model_path))  # once, not once per image
+        model_scale = _model_scale(model)
+        if model_scale != args.scale:
+            raise ValueError(f"--scale {args.scale} does not match {model_path}, which upscales x{model_scale}.")
         outputs = [args.out_dir / f"{p.stem}_x{args.scale}.png" for p in args.inputs]
         inputs = {p.resolve(): p for p in args.inputs}
         for dst in outputs:
