@@ -14,6 +14,8 @@ _NOTEBOOK_DATA = {
     "02_": ("natural96 or STL-10", lambda data: data.load_study96("auto", download=False)),
     "03_": ("CIFAR-10", lambda data: data.load_cifar10(download=False)),
     "04_": ("CIFAR-10", lambda data: data.load_cifar10(download=False)),
+    "05_": ("natural96 or STL-10", lambda data: data.load_study96("auto", download=False)),
+    "06_": ("sr_train photos", lambda data: data.load_sr_images("val", limit=1)),
 }
 
 

@@ -249,6 +249,66 @@ def load_stl10_subset(data_dir: str | os.PathLike | None = None) -> np.ndarray:
         return _check_images(d["x"], (96, 96, 3), f"{path}: x")
 
 
+SR_TRAIN_FOLDERS = {"T91": "T91", "BSDS300train": "BSDS300_train200", "BSDS500test": "BSDS500_test200"}
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def sr_train_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """The ``sr_train/`` folder of whole training photos: in ``data_dir`` / ``$SR_DATA_DIR``,
+    else in the Keras cache. Raises FileNotFoundError naming both places."""
+    folder = local_data_dir(data_dir)
+    candidates = ([folder / "sr_train"] if folder is not None else []) + [keras_cache_dir() / "sr_train"]
+    for path in candidates:
+        if path.is_dir():
+            return path
+    tried = ([] if folder is not None else [f"{DATA_DIR_ENV} is not set"]) + [f"{p} is not a folder" for p in candidates]
+    raise _not_found("sr_train (whole T91 + BSDS photos)", tried,
+                     f"put sr_train/{{{','.join(SR_TRAIN_FOLDERS.values())}}}/ in a folder and set {DATA_DIR_ENV} to it "
+                     "(see data/README.md).")
+
+
+def load_sr_images(split: str = "train", data_dir: str | os.PathLike | None = None, limit: int | None = None):
+    """Whole natural photos (T91 + BSDS) for training SR models on random patches.
+
+    The split is by whole image and is the one ``natural96.npz`` uses: the 46 images whose crops
+    form ``natural96``'s ``x_val`` (its ``val_source``) are the ``"val"`` split, the others are
+    ``"train"``. So validation photos never give a training patch.
+
+    Args:
+        split: ``"train"`` or ``"val"``.
+        data_dir: folder holding ``sr_train/`` and ``natural96.npz`` (default ``$SR_DATA_DIR``).
+        limit: keep only the first ``limit`` images (sorted by name), e.g. for quick runs.
+
+    Returns:
+        ``(images, names)``: a list of ``(H, W, 3)`` uint8 arrays of varying sizes (78-508 px a
+        side) and their names as in ``natural96`` (``"T91/t1"``, ``"BSDS300train/100075"``, ...).
+    """
+    from PIL import Image
+
+    if split not in ("train", "val"):
+        raise ValueError(f"split must be 'train' or 'val', got {split!r}.")
+    root = sr_train_dir(data_dir)
+    path = _find_local_file("natural96.npz", data_dir, "natural96 (its val_source defines the held-out photos)")
+    with np.load(path, allow_pickle=False) as d:
+        _require_arrays(d, path, ("val_source",), "natural96.npz with val_source (names of the held-out photos)")
+        held_out = {str(name) for name in d["val_source"]}
+    files = []
+    for prefix, folder in SR_TRAIN_FOLDERS.items():
+        if not (root / folder).is_dir():
+            raise FileNotFoundError(f"{root / folder} is missing: sr_train/ must hold {sorted(SR_TRAIN_FOLDERS.values())}.")
+        files += [(f"{prefix}/{f.stem}", f) for f in sorted((root / folder).iterdir()) if f.suffix.lower() in _IMAGE_SUFFIXES]
+    unknown = held_out - {name for name, _ in files}
+    if unknown:
+        raise ValueError(f"{root} lacks {len(unknown)} held-out photos named in {path} (e.g. {sorted(unknown)[0]}); "
+                         "sr_train/ and natural96.npz must come from the same data release.")
+    files = [(name, f) for name, f in files if (name in held_out) == (split == "val")][:limit]
+    images = []
+    for name, f in files:
+        with Image.open(f) as im:
+            images.append(np.asarray(im.convert("RGB")))
+    return images, [name for name, _ in files]
+
+
 # --------------------------------------------------------------------------------------
 # Splits and subsets
 # --------------------------------------------------------------------------------------

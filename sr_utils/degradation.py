@@ -63,6 +63,38 @@ def downscale(images, scale: int, antialias: bool = False) -> np.ndarray:
     return _resize(x, (h // scale, w // scale), "bicubic", antialias)
 
 
+def make_pair(image, scale: int, antialias: bool = True, quantize: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """One (LR, HR) pair from a single image of any size, the way SR benchmarks make theirs.
+
+    The image is cropped at the bottom/right to a multiple of ``scale`` (the HR target), then
+    downscaled with ``downscale``; with ``quantize`` the LR image is rounded to uint8 levels,
+    as a saved LR image would be.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 in [0, 255] or float in [0, 1], at least ``scale`` pixels a side.
+        scale: integer factor >= 2.
+        antialias: True (default) for the benchmark degradation; False for the original studies'.
+        quantize: round the LR image to multiples of 1/255.
+
+    Returns:
+        ``(lr, hr)``: ``(H // scale, W // scale, 3)`` and ``(H // scale * scale, W // scale * scale, 3)``
+        float32 in [0, 1].
+    """
+    scale = _check_scale(scale)
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"image must have shape (H, W, 3), got {image.shape}; convert grayscale or RGBA images to RGB first.")
+    hr = to_float(image[None], "image")
+    h, w = hr.shape[1:3]
+    if h < scale or w < scale:
+        raise ValueError(f"image of {h}x{w} pixels is smaller than the scale {scale}.")
+    hr = hr[:, : h - h % scale, : w - w % scale]
+    lr = downscale(hr, scale, antialias=antialias)
+    if quantize:
+        lr = np.round(lr * 255.0) / np.float32(255.0)
+    return lr[0].astype(np.float32), hr[0]
+
+
 def interpolate(images, scale: int, method: str = "bicubic") -> np.ndarray:
     """Upscale LR images by plain interpolation: the baselines every model is compared with.
 

@@ -238,7 +238,7 @@ def benchmark(hr_images, scale: int, upscaler="bicubic") -> dict[str, np.ndarray
     Returns:
         ``{"psnr", "ssim"}`` -> ``(N,)`` float64 per-image values.
     """
-    from .degradation import downscale, interpolate
+    from .degradation import interpolate, make_pair
 
     if isinstance(upscaler, str):
         method = upscaler
@@ -250,10 +250,11 @@ def benchmark(hr_images, scale: int, upscaler="bicubic") -> dict[str, np.ndarray
         raise ValueError(f"upscaler must be an interpolation name, a Keras model or a callable, got {upscaler!r}.")
     out = {"psnr": [], "ssim": []}
     for i, image in enumerate(hr_images):
-        hr = to_float(np.asarray(image)[None], f"hr_images[{i}]")
-        h, w = hr.shape[1:3]
-        hr = hr[:, : h - h % scale, : w - w % scale]
-        lr = to_uint8(downscale(hr, scale, antialias=True)).astype(np.float32) / 255.0
+        try:
+            lr, hr = make_pair(image, scale, antialias=True, quantize=True)
+        except ValueError as e:
+            raise ValueError(f"hr_images[{i}]: {e}") from e
+        lr, hr = lr[None], hr[None]
         sr = np.asarray(upscaler(lr), dtype=np.float32)
         if sr.shape != hr.shape:
             raise ValueError(f"the upscaler returned {sr.shape} for an LR input {lr.shape}; expected {hr.shape}.")

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import numpy as np
 
 PROFILE_ENV = "SR_PROFILE"
 
@@ -206,6 +207,116 @@ def paired_dataset(lr, hr, batch_size: int, seed: int = 42, augment: bool = True
         pairs = tf.data.Dataset.zip((pairs, seeds)).map(lambda p, s: _flip_rotate(p[0], p[1], s),
                                                        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return pairs.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+
+def _as_pairs(lr_images, hr_images):
+    if len(lr_images) != len(hr_images) or len(lr_images) == 0:
+        raise ValueError(f"need the same non-zero number of LR and HR images, got {len(lr_images)} and {len(hr_images)}.")
+    scale = None
+    for i, (lr, hr) in enumerate(zip(lr_images, hr_images)):
+        if lr.ndim != 3 or hr.ndim != 3 or hr.shape[0] % lr.shape[0] or hr.shape[1] % lr.shape[1] \
+                or hr.shape[0] // lr.shape[0] != hr.shape[1] // lr.shape[1]:
+            raise ValueError(f"pair {i}: HR {hr.shape} is not an integer multiple of LR {lr.shape} (both (H, W, 3)).")
+        s = hr.shape[0] // lr.shape[0]
+        if scale not in (None, s):
+            raise ValueError(f"pair {i} has scale {s}, the pairs before it {scale}.")
+        scale = s
+    return scale
+
+
+def random_patches(lr_images, hr_images, lr_patch: int, n: int, rng: np.random.Generator, augment: bool = True):
+    """``n`` aligned random patch pairs: an image, then a position in it, uniformly at random.
+
+    Args:
+        lr_images, hr_images: sequences (lists or arrays) of ``(h, w, 3)`` and ``(h * s, w * s, 3)``
+            float32 in [0, 1]; sizes may differ between pairs, the scale ``s`` may not.
+        lr_patch: LR patch side; the HR patch side is ``lr_patch * s``. Pairs smaller than a
+            patch are never drawn.
+        n: number of patches.
+        rng: the NumPy generator to draw from (reproducible for a seed).
+        augment: apply one of the 8 flips/90-degree rotations to both patches of a pair (exact
+            for a symmetric degradation kernel, see ``_flip_rotate``).
+
+    Returns:
+        ``(lr, hr)``: ``(n, lr_patch, lr_patch, 3)`` and ``(n, lr_patch * s, lr_patch * s, 3)`` float32.
+    """
+    s = _as_pairs(lr_images, hr_images)
+    usable = [i for i, lr in enumerate(lr_images) if lr.shape[0] >= lr_patch and lr.shape[1] >= lr_patch]
+    if lr_patch < 1 or not usable:
+        raise ValueError(f"no LR image is at least {lr_patch}x{lr_patch}; use a smaller lr_patch.")
+    p = lr_patch * s
+    lr_out = np.empty((n, lr_patch, lr_patch, 3), np.float32)
+    hr_out = np.empty((n, p, p, 3), np.float32)
+    for k, i in enumerate(rng.choice(usable, size=n)):
+        lr, hr = lr_images[i], hr_images[i]
+        y = rng.integers(0, lr.shape[0] - lr_patch + 1)
+        x = rng.integers(0, lr.shape[1] - lr_patch + 1)
+        a, b = lr[y:y + lr_patch, x:x + lr_patch], hr[y * s:y * s + p, x * s:x * s + p]
+        if augment:
+            turns, flip = rng.integers(0, 4), rng.integers(0, 2)
+            a, b = np.rot90(a, turns), np.rot90(b, turns)
+            if flip:
+                a, b = a[:, ::-1], b[:, ::-1]
+        lr_out[k], hr_out[k] = a, b
+    return lr_out, hr_out
+
+
+def patch_dataset(lr_images, hr_images, lr_patch: int, batch_size: int, seed: int = 42, augment: bool = True):
+    """An endless ``tf.data`` stream of random aligned patch batches (see ``random_patches``),
+    reproducible for a seed. Training on patches of whole images of any size is how SR
+    networks are trained; the LR images are made once, from whole images, beforehand.
+
+    Returns:
+        ``tf.data.Dataset`` of ``(lr_batch, hr_batch)`` float32 ``(batch_size, lr_patch, lr_patch, 3)``
+        and ``(batch_size, lr_patch * s, lr_patch * s, 3)``; pass ``steps_per_epoch`` to ``fit``.
+    """
+    import tensorflow as tf
+
+    s = _as_pairs(lr_images, hr_images)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    random_patches(lr_images, hr_images, lr_patch, 1, np.random.default_rng(seed))  # fail here, not in the pipeline
+
+    def batches():
+        rng = np.random.default_rng(seed)
+        while True:
+            yield random_patches(lr_images, hr_images, lr_patch, batch_size, rng, augment)
+
+    p = lr_patch * s
+    signature = (tf.TensorSpec((batch_size, lr_patch, lr_patch, 3), tf.float32), tf.TensorSpec((batch_size, p, p, 3), tf.float32))
+    return tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(2)
+
+
+def fit_sr(model: keras.Model, train_stream, total_steps: int, steps_per_epoch: int, validation_data,
+           checkpoint_path: str | os.PathLike, backup_dir: str | os.PathLike, learning_rate: float = 1e-3,
+           loss: str = "mean_absolute_error"):
+    """Train an SR model with the better recipe, resumably, and return its best epoch.
+
+    Compiles ``model`` with Adam on ``cosine_schedule(learning_rate, total_steps)``, ``loss`` and the
+    PSNR/SSIM metrics; runs ``total_steps // steps_per_epoch`` epochs of ``steps_per_epoch`` steps
+    on ``train_stream`` with a validation pass after each; keeps the best model by validation
+    loss at ``checkpoint_path`` (saved atomically) and backs up every epoch to ``backup_dir``, so
+    an interrupted run started again resumes where it stopped.
+
+    Returns:
+        ``(best_model, history, seconds)``: the best checkpoint reloaded, the Keras history dict,
+        and the wall time of this call's ``fit``.
+    """
+    import time
+
+    from . import metrics
+
+    if steps_per_epoch < 1 or total_steps < steps_per_epoch:
+        raise ValueError(f"need 1 <= steps_per_epoch <= total_steps, got {steps_per_epoch} and {total_steps}.")
+    model.compile(optimizer=keras.optimizers.Adam(cosine_schedule(learning_rate, total_steps)),
+                  loss=loss, metrics=[metrics.psnr, metrics.ssim])
+    resuming = Path(backup_dir).is_dir() and any(Path(backup_dir).iterdir())
+    callbacks = [BestModelCheckpoint(checkpoint_path, resume=resuming), keras.callbacks.BackupAndRestore(str(backup_dir))]
+    start = time.time()
+    history = model.fit(train_stream, steps_per_epoch=steps_per_epoch, epochs=total_steps // steps_per_epoch,
+                        validation_data=validation_data, callbacks=callbacks, verbose=2).history
+    seconds = time.time() - start
+    return keras.models.load_model(checkpoint_path), history, seconds
 
 
 def cosine_schedule(initial_learning_rate: float, total_steps: int, final_fraction: float = 0.01):

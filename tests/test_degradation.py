@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sr_utils.degradation import INTERPOLATIONS, downscale, interpolate
+from sr_utils.degradation import INTERPOLATIONS, downscale, interpolate, make_pair
 
 from synthetic import smooth_images
 
@@ -181,3 +181,34 @@ def test_antialias_equals_pil_bicubic(scale):
                               for c in range(3)], axis=-1) for img in x])
     np.testing.assert_allclose(downscale(x, scale, antialias=True), np.clip(ref, 0, 1), rtol=0, atol=1e-5)
     assert np.abs(downscale(x, scale, antialias=False) - np.clip(ref, 0, 1)).max() > 0.01  # the other convention
+
+
+# --------------------------------------------------------------------------------------
+# make_pair: one benchmark-style pair from an image of any size
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("antialias", [True, False])
+def test_make_pair_crops_to_the_scale_then_downscales(antialias):
+    image = smooth_images(1, 31, 20, seed=3)[0]
+    lr, hr = make_pair(image, 3, antialias=antialias, quantize=False)
+    assert hr.shape == (30, 18, 3) and lr.shape == (10, 6, 3)
+    np.testing.assert_array_equal(hr, image[:30, :18])
+    np.testing.assert_allclose(lr, downscale(image[None, :30, :18], 3, antialias=antialias)[0], atol=1e-7)
+
+
+def test_make_pair_quantizes_lr_like_a_saved_image():
+    image = (smooth_images(1, 24, 24, seed=4)[0] * 255).round().astype(np.uint8)
+    lr, hr = make_pair(image, 2)
+    assert lr.dtype == hr.dtype == np.float32
+    np.testing.assert_allclose(lr * 255, np.round(lr * 255), atol=1e-4)
+    exact = downscale(image[None], 2, antialias=True)[0]
+    assert np.abs(lr - exact).max() <= 0.5 / 255 + 1e-6
+    np.testing.assert_array_equal(hr, image / np.float32(255))
+
+
+def test_make_pair_errors():
+    with pytest.raises(ValueError, match="smaller than the scale 4"):
+        make_pair(np.zeros((3, 10, 3), np.uint8), 4)
+    with pytest.raises(ValueError, match="scale must be an integer"):
+        make_pair(np.zeros((8, 8, 3), np.uint8), 1.5)
+    with pytest.raises(ValueError, match=r"shape \(H, W, 3\), got \(8, 8\)"):
+        make_pair(np.zeros((8, 8), np.uint8), 2)

@@ -113,3 +113,20 @@ def test_benchmark_protocol_bicubic_behaves_like_the_published_bicubic_rows():
     assert 1.5 < x2["psnr"].mean() - x3["psnr"].mean() < 3.2   # published gap: 2.35 dB
     nearest = metrics.benchmark(x_val[:100], 2, "nearest")
     assert nearest["psnr"].mean() < x2["psnr"].mean() - 1.0
+
+
+def test_sr_train_photos_split_by_photo():
+    if not (DATA / "sr_train").is_dir():
+        pytest.skip(f"{DATA / 'sr_train'} is not there")
+    need("natural96.npz")
+    train, train_names = data.load_sr_images("train", data_dir=DATA)
+    val, val_names = data.load_sr_images("val", data_dir=DATA)
+    # README: 91 T91 + 200 + 200 BSDS photos; natural96's validation crops come from 46 whole photos
+    assert len(train) + len(val) == 491 and len(val) == 46
+    assert not set(train_names) & set(val_names)
+    with np.load(DATA / "natural96.npz") as d:
+        assert set(val_names) == set(d["val_source"].tolist())
+        assert set(d["source"].tolist()) <= set(train_names)
+    sides = [s for im in train + val for s in im.shape[:2]]
+    assert min(sides) >= 78 and max(sides) <= 508   # README: 78-508 px per side
+    assert all(im.dtype == np.uint8 and im.shape[2] == 3 for im in train + val)

@@ -410,3 +410,99 @@ def test_recalibrate_batchnorm_errors():
         training.recalibrate_batchnorm(tiny_model(), np.zeros((8, 4, 4, 3), np.float32))
     with pytest.raises(ValueError, match="at least one full batch"):
         training.recalibrate_batchnorm(_bn_model(), np.zeros((8, 4, 4, 3), np.float32), batch_size=16)
+
+
+# --------------------------------------------------------------------------------------
+# Random patches of images of any size
+# --------------------------------------------------------------------------------------
+def _nearest_pairs(sizes, scale=2, seed=0):
+    """Pairs whose HR is the nearest-neighbour upscale of LR: every aligned HR patch must then be
+    exactly the upscale of its LR patch, under any flip or rotation too."""
+    rng = np.random.default_rng(seed)
+    lrs = [rng.random((h, w, 3), dtype=np.float32) for h, w in sizes]
+    return lrs, [np.repeat(np.repeat(a, scale, 0), scale, 1) for a in lrs]
+
+
+def _upscale_nearest(x, scale=2):
+    return np.repeat(np.repeat(x, scale, 1), scale, 2)
+
+
+def test_random_patches_are_aligned_and_shaped():
+    lrs, hrs = _nearest_pairs([(10, 7), (6, 12), (20, 20)], scale=3)
+    lr, hr = training.random_patches(lrs, hrs, 5, 40, np.random.default_rng(0))
+    assert lr.shape == (40, 5, 5, 3) and hr.shape == (40, 15, 15, 3)
+    assert lr.dtype == hr.dtype == np.float32
+    np.testing.assert_array_equal(_upscale_nearest(lr, 3), hr)
+
+
+def test_random_patches_come_from_the_images_and_skip_small_ones():
+    lrs, hrs = _nearest_pairs([(3, 3), (8, 8)])
+    lr, _ = training.random_patches(lrs, hrs, 4, 30, np.random.default_rng(1), augment=False)
+    big = lrs[1]
+    windows = {big[y:y + 4, x:x + 4].tobytes() for y in range(5) for x in range(5)}
+    assert all(p.tobytes() in windows for p in lr)    # never the 3x3 image, never outside the 8x8 one
+
+
+def test_random_patches_augment_with_the_eight_symmetries():
+    lrs, hrs = _nearest_pairs([(4, 4)])
+    lr, _ = training.random_patches(lrs, hrs, 4, 200, np.random.default_rng(2))
+    variants = {np.ascontiguousarray(np.rot90(f, k)).tobytes() for f in (lrs[0], lrs[0][:, ::-1]) for k in range(4)}
+    assert {p.tobytes() for p in lr} == variants
+
+
+def test_random_patches_errors():
+    lrs, hrs = _nearest_pairs([(6, 6), (6, 6)])
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="same non-zero number"):
+        training.random_patches(lrs[:1], hrs, 4, 2, rng)
+    with pytest.raises(ValueError, match="no LR image is at least 7x7"):
+        training.random_patches(lrs, hrs, 7, 2, rng)
+    with pytest.raises(ValueError, match="not an integer multiple"):
+        training.random_patches(lrs, [hrs[0], hrs[1][:11]], 4, 2, rng)
+    _, hr3 = _nearest_pairs([(6, 6)], scale=3)
+    with pytest.raises(ValueError, match="has scale 3"):
+        training.random_patches(lrs, [hrs[0], hr3[0]], 4, 2, rng)
+
+
+def test_patch_dataset_is_repeatable_and_exact():
+    lrs, hrs = _nearest_pairs([(9, 11), (16, 8)])
+    take = lambda seed: [(a.numpy(), b.numpy()) for a, b in training.patch_dataset(lrs, hrs, 4, 3, seed=seed).take(3)]  # noqa: E731
+    first, again, other = take(5), take(5), take(6)
+    assert all(a.shape == (3, 4, 4, 3) and b.shape == (3, 8, 8, 3) for a, b in first)
+    assert all(np.array_equal(x[0], y[0]) for x, y in zip(first, again))
+    assert not all(np.array_equal(x[0], y[0]) for x, y in zip(first, other))
+    for a, b in first:
+        np.testing.assert_array_equal(_upscale_nearest(a), b)
+
+
+def test_patch_dataset_fails_early():
+    lrs, hrs = _nearest_pairs([(5, 5)])
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        training.patch_dataset(lrs, hrs, 4, 0)
+    with pytest.raises(ValueError, match="no LR image is at least 6x6"):
+        training.patch_dataset(lrs, hrs, 6, 2)
+
+
+def test_fit_sr_trains_checkpoints_and_returns_the_best(tmp_path):
+    from sr_utils import models
+
+    keras.utils.set_random_seed(0)
+    lrs, hrs = _nearest_pairs([(12, 12)] * 4)
+    model = models.build_residual_subpixel(2, filters=4, blocks=1)
+    stream = training.patch_dataset(lrs, hrs, 6, 2, seed=0)
+    val = training.random_patches(lrs, hrs, 6, 4, np.random.default_rng(9), augment=False)
+    best, history, seconds = training.fit_sr(model, stream, 6, 2, val, tmp_path / "best.keras", tmp_path / "backup")
+    assert len(history["val_loss"]) == 3 and seconds > 0
+    assert (tmp_path / "best.keras").is_file()
+    assert not (tmp_path / "backup").exists() or not any((tmp_path / "backup").iterdir())  # removed after a finished run
+    saved = best.evaluate(*val, verbose=0, return_dict=True)["loss"]
+    assert saved == pytest.approx(min(history["val_loss"]), rel=1e-4)
+
+
+def test_fit_sr_step_errors(tmp_path):
+    from sr_utils import models
+
+    model = models.build_residual_subpixel(2, filters=4, blocks=0)
+    for total, per_epoch in ((4, 0), (2, 3)):
+        with pytest.raises(ValueError, match="steps_per_epoch <= total_steps"):
+            training.fit_sr(model, None, total, per_epoch, None, tmp_path / "m.keras", tmp_path / "b")

@@ -1,0 +1,77 @@
+"""Tests of data.load_sr_images / data.sr_train_dir on a synthetic sr_train/ folder (no real data)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sr_utils import data
+
+
+@pytest.fixture(autouse=True)
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+
+
+def make_folder(root, held_out=("T91/t2", "BSDS300train/11")):
+    """sr_train/ with 3 + 2 + 1 photos of distinct sizes, and a natural96.npz naming the held-out ones."""
+    photos = {"T91/t1": (20, 30), "T91/t2": (25, 16), "T91/t3": (12, 12), "BSDS300train/10": (32, 48),
+              "BSDS300train/11": (48, 32), "BSDS500test/7": (40, 40)}
+    suffix = {"T91": ".png", "BSDS300train": ".jpg", "BSDS500test": ".jpg"}
+    rng = np.random.default_rng(0)
+    for name, (h, w) in photos.items():
+        prefix, stem = name.split("/")
+        folder = root / "sr_train" / data.SR_TRAIN_FOLDERS[prefix]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(folder / f"{stem}{suffix[prefix]}")
+    (root / "sr_train" / "T91" / "notes.txt").write_text("not an image")
+    np.savez(root / "natural96.npz", val_source=np.array(list(held_out) * 2))
+    return photos
+
+
+def test_split_by_photo_follows_natural96(tmp_path):
+    photos = make_folder(tmp_path)
+    train, train_names = data.load_sr_images("train", data_dir=tmp_path)
+    val, val_names = data.load_sr_images("val", data_dir=tmp_path)
+    assert train_names == ["T91/t1", "T91/t3", "BSDS300train/10", "BSDS500test/7"]
+    assert val_names == ["T91/t2", "BSDS300train/11"]
+    for images, names in ((train, train_names), (val, val_names)):
+        assert [im.shape for im in images] == [(*photos[n], 3) for n in names]
+        assert all(im.dtype == np.uint8 for im in images)
+
+
+def test_sr_data_dir_and_limit(tmp_path, monkeypatch):
+    make_folder(tmp_path)
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))
+    images, names = data.load_sr_images("train", limit=2)
+    assert names == ["T91/t1", "T91/t3"] and len(images) == 2
+
+
+def test_keras_cache_is_the_fallback(tmp_path):
+    make_folder(data.keras_cache_dir())
+    assert data.sr_train_dir() == data.keras_cache_dir() / "sr_train"
+    assert len(data.load_sr_images("val")[0]) == 2
+
+
+def test_missing_folder_says_where_it_looked(tmp_path):
+    with pytest.raises(FileNotFoundError, match=f"{data.DATA_DIR_ENV} is not set") as e:
+        data.load_sr_images("train")
+    assert "sr_train" in str(e.value) and str(data.keras_cache_dir()) in str(e.value)
+
+
+def test_missing_subfolder_or_held_out_photo(tmp_path):
+    make_folder(tmp_path, held_out=("T91/t2", "T91/nope"))
+    with pytest.raises(ValueError, match="lacks 1 held-out photos .*T91/nope"):
+        data.load_sr_images("val", data_dir=tmp_path)
+    for f in (tmp_path / "sr_train" / "BSDS500_test200").iterdir():
+        f.unlink()
+    (tmp_path / "sr_train" / "BSDS500_test200").rmdir()
+    with pytest.raises(FileNotFoundError, match="BSDS500_test200 is missing"):
+        data.load_sr_images("train", data_dir=tmp_path)
+
+
+def test_bad_split(tmp_path):
+    with pytest.raises(ValueError, match="split must be 'train' or 'val'"):
+        data.load_sr_images("test", data_dir=tmp_path)
