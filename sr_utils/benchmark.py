@@ -84,23 +84,54 @@ def inference_throughput(model: keras.Model, input_shape: tuple[int, int, int] |
         ``{"images_per_s", "ms_per_output_megapixel", "batch_size", "seconds"}``; the best
         (fastest) repeat is reported, as it is the least disturbed by other processes.
     """
-    shape = tuple(input_shape or model.input_shape[1:])
-    x = np.random.default_rng(0).random((batch_size, *shape), dtype=np.float32)
-    for _ in range(warmup):
+    return compare_throughput({"model": (model, input_shape)}, batch_size, batches, warmup, repeats)["model"]
+
+
+def compare_throughput(entries: dict, batch_size: int = 64, batches: int = 10, warmup: int = 2,
+                       repeats: int = 3) -> dict[str, dict]:
+    """Measured inference speed of several models, timed in turns so that they share conditions.
+
+    Each round times every model once (``batches`` calls on one random batch), so a slow spell of
+    the machine falls on all of them rather than on whichever model ran then; each model's best
+    (fastest) round is reported, the one least disturbed by other processes. Ratios of these
+    figures are what carry over to another machine.
+
+    Args:
+        entries: name -> ``(model, input_shape)``; ``input_shape`` is ``(H, W, C)`` of one LR input,
+            or None for the model's own fixed input size.
+        batch_size, batches, warmup, repeats: images per call, calls per timing, untimed warm-up
+            calls, and rounds.
+
+    Returns:
+        name -> ``{"images_per_s", "ms_per_output_megapixel", "batch_size", "seconds"}``.
+    """
+    if batch_size < 1 or batches < 1 or repeats < 1 or warmup < 0:
+        raise ValueError(f"need batch_size, batches, repeats >= 1 and warmup >= 0, got {batch_size}, {batches}, {repeats}, {warmup}.")
+    rng = np.random.default_rng(0)
+    runs = {}
+    for name, (model, input_shape) in entries.items():
+        shape = tuple(input_shape or model.input_shape[1:])
+        x = rng.random((batch_size, *shape), dtype=np.float32)
         out = model(x, training=False)
-    h, w = out.shape[1:3]
-    best = float("inf")
+        for _ in range(warmup):
+            out = model(x, training=False)
+        runs[name] = (model, x, out.shape[1] * out.shape[2])
+    best = {name: float("inf") for name in entries}
     for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(batches):
-            np.asarray(model(x, training=False))
-        best = min(best, time.perf_counter() - start)
+        for name, (model, x, pixels) in runs.items():
+            start = time.perf_counter()
+            for _ in range(batches):
+                np.asarray(model(x, training=False))
+            best[name] = min(best[name], time.perf_counter() - start)
     images = batch_size * batches
     return {
-        "images_per_s": images / best,
-        "ms_per_output_megapixel": best * 1e3 / (images * h * w / 1e6),
-        "batch_size": batch_size,
-        "seconds": best,
+        name: {
+            "images_per_s": images / best[name],
+            "ms_per_output_megapixel": best[name] * 1e3 / (images * runs[name][2] / 1e6),
+            "batch_size": batch_size,
+            "seconds": best[name],
+        }
+        for name in entries
     }
 
 

@@ -14,16 +14,14 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from .images import to_float
+from .images import check_int, to_float
 
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3")
 _CHUNK = 512  # images resized per call: bounds memory on large sets
 
 
 def _check_scale(scale) -> int:
-    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 2:
-        raise ValueError(f"scale must be an integer >= 2, got {scale!r}.")
-    return int(scale)
+    return check_int(scale, "scale", 2)
 
 
 def _resize(x: np.ndarray, size: tuple[int, int], method: str, antialias: bool) -> np.ndarray:

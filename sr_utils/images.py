@@ -5,6 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 
+def check_int(value, name: str, minimum: int) -> int:
+    """``value`` as a plain Python int, if it is an integer (Python or NumPy, not bool) of at least
+    ``minimum``; otherwise a ValueError naming ``name``. Plain ints keep Keras layer configs serializable."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return int(value)
+
+
 def to_float(images, name: str = "images", channels: int = 3) -> np.ndarray:
     """Validate an image batch and return it as float32 in [0, 1].
 

@@ -7,6 +7,8 @@ import keras
 import tensorflow as tf
 from keras import layers
 
+from .images import check_int
+
 CIFAR10_X2_PARAMS = 225_027
 
 
@@ -77,9 +79,7 @@ class DepthToSpace(layers.Layer):
 
     def __init__(self, block_size: int, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 2:
-            raise ValueError(f"block_size must be an integer >= 2, got {block_size!r}.")
-        self.block_size = block_size
+        self.block_size = check_int(block_size, "block_size", 2)
 
     def call(self, inputs):
         return tf.nn.depth_to_space(inputs, self.block_size)
@@ -100,8 +100,7 @@ class InterpolationUpscale(layers.Layer):
 
     def __init__(self, scale: int, method: str = "bicubic", **kwargs):
         super().__init__(**kwargs)
-        if isinstance(scale, bool) or not isinstance(scale, int) or scale < 2:
-            raise ValueError(f"scale must be an integer >= 2, got {scale!r}.")
+        scale = check_int(scale, "scale", 2)
         if method not in ("nearest", "bilinear", "bicubic"):
             raise ValueError(f"method must be nearest, bilinear or bicubic, got {method!r}.")
         self.scale, self.method = scale, method
@@ -130,8 +129,7 @@ def build_residual_subpixel(scale: int, filters: int = 48, blocks: int = 4, name
     Input ``(N, h, w, 3)`` float32 in [0, 1] -> output ``(N, h * scale, w * scale, 3)`` float32,
     approximately in [0, 1] (not clipped: clip at inference). Not compiled.
     """
-    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 2:
-        raise ValueError(f"scale must be an integer >= 2, got {scale!r}.")
+    scale = check_int(scale, "scale", 2)
     if filters < 1 or blocks < 0:
         raise ValueError(f"filters must be >= 1 and blocks >= 0, got filters={filters}, blocks={blocks}.")
     inputs = keras.Input(shape=(None, None, 3), name="lr")

@@ -70,11 +70,11 @@ def _records(metrics: dict, model_file: str, dataset: str | None = None) -> dict
 
 def results_table(metrics: dict) -> str:
     """Markdown table of every model in ``metrics.json`` on its main test set, next to bicubic,
-    with its cost as a ratio to the reference (original CIFAR-10) model."""
+    with its cost as a ratio to the original model of its scale (``cost["original_of_scale"]``)."""
     lines = [
         "| model | task | trained on | test set (n) | PSNR dB (RGB) | bicubic | gain | SSIM (RGB) | bicubic | "
-        "PSNR dB (Y) | bicubic (Y) | params | GMACs / output MP | time / output px vs reference |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "PSNR dB (Y) | bicubic (Y) | params | GMACs / output MP | MACs vs original | time vs original |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, info in metrics["models"].items():
         rec = _records(metrics, name)
@@ -86,13 +86,51 @@ def results_table(metrics: dict) -> str:
             f"| {_pm(psnr, 2)} | {_pm(psnr['baselines']['bicubic'], 2)} | {gain:+.2f} "
             f"| {_pm(ssim, 4)} | {_pm(ssim['baselines']['bicubic'], 4)} "
             f"| {_pm(ypsnr, 2)} | {_pm(ypsnr['baselines']['bicubic'], 2)} "
-            f"| {cost['params']:,} | {cost['macs_per_output_mp'] / 1e9:.1f} | {cost['time_ratio_to_reference']:.2f}x |"
+            f"| {cost['params']:,} | {cost['macs_per_output_mp'] / 1e9:.1f} "
+            f"| {cost['macs_ratio_to_original']:.2f}x | {cost['time_ratio_to_original']:.2f}x |"
         )
     return "\n".join(lines) + "\n"
 
 
+def photo_benchmark_table(metrics: dict) -> str:
+    """Markdown table of ``metrics["photo_benchmark"]``: each model for photos scored with the
+    benchmark protocol (Y channel) on whole held-out photos, next to bicubic and Lanczos-3, with
+    the published Set5 gains of SRCNN and FSRCNN over bicubic for orientation. Empty string when
+    the JSON holds no such results."""
+    bench = metrics.get("photo_benchmark") or {}
+    if not bench.get("models"):
+        return ""
+    lines = [
+        "| model | scale | test set (n) | Y-PSNR dB | bicubic | Lanczos-3 | gain over bicubic | Y-SSIM | bicubic | "
+        "published gain on Set5: SRCNN / FSRCNN |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in bench["models"].items():
+        base = r["baselines"]
+        pub = bench["published_set5"][str(r["scale"])]  # JSON keys are strings
+        lines.append(
+            f"| `{name}` | x{r['scale']} | held-out photos ({r['n_images']}) | {_pm(r['psnr'], 2)} "
+            f"| {_pm(base['bicubic']['psnr'], 2)} | {_pm(base['lanczos3']['psnr'], 2)} "
+            f"| {r['psnr']['mean'] - base['bicubic']['psnr']['mean']:+.2f} "
+            f"| {_pm(r['ssim'], 4)} | {_pm(base['bicubic']['ssim'], 4)} "
+            f"| {pub['SRCNN'] - pub['bicubic']:+.2f} / {pub['FSRCNN'] - pub['bicubic']:+.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def readme_block(metrics: dict) -> str:
+    """What the README holds between its results markers: the results table, then the benchmark-
+    protocol table of the models for photos when there is one."""
+    photos = photo_benchmark_table(metrics)
+    block = results_table(metrics)
+    if photos:
+        block += ("\nModels for photos, benchmark protocol (MATLAB-style bicubic LR saved as 8-bit, Y channel, "
+                  "border crop) on whole photos held out of training:\n\n" + photos)
+    return block
+
+
 def update_readme(readme: str | os.PathLike, metrics: dict) -> bool:
-    """Replace the README's results block with ``results_table(metrics)``.
+    """Replace the README's results block with ``readme_block(metrics)``.
 
     Returns:
         True when the README changed.
@@ -103,7 +141,7 @@ def update_readme(readme: str | os.PathLike, metrics: dict) -> bool:
         raise ValueError(f"{readme} has no {README_START} ... {README_END} block to fill.")
     head, rest = text.split(README_START, 1)
     _, tail = rest.split(README_END, 1)
-    new = f"{head}{README_START}\n{results_table(metrics)}{README_END}{tail}"
+    new = f"{head}{README_START}\n{readme_block(metrics)}{README_END}{tail}"
     if new != text:
         tmp = readme.with_name(readme.name + ".tmp")
         tmp.write_text(new)
@@ -133,7 +171,8 @@ def model_card(metrics: dict, model_file: str) -> str:
         f"| trained by | `{t['notebook']}`; evaluated by `notebooks/03_evaluation.ipynb` ({metrics['env']['date']}) |",
         f"| cost | {cost['macs_per_output_mp'] / 1e9:.1f} GMACs per output megapixel; {cost['images_per_s']:.0f} images/s, "
         f"{cost['ms_per_output_mp']:.0f} ms per output megapixel on {metrics['env']['hardware']} "
-        f"({cost['time_ratio_to_reference']:.2f}x the reference model's time per output pixel) |",
+        f"({cost['macs_ratio_to_original']:.2f}x the MACs and {cost['time_ratio_to_original']:.2f}x the time per output pixel "
+        f"of `{cost['original_of_scale']}`, timed in the same run) |",
         "",
     ]
     for dataset in info["test_sets"]:
@@ -159,6 +198,22 @@ def model_card(metrics: dict, model_file: str) -> str:
         "images with `scale` border pixels cropped (the SR field's convention). SSIM: " + metrics["ssim_implementation"] + ".",
         "",
     ]
+    bench = (metrics.get("photo_benchmark") or {}).get("models", {}).get(model_file)
+    if bench:
+        base = bench["baselines"]
+        lines += [
+            f"## Benchmark protocol: {bench['n_images']} held-out photos, whole",
+            "",
+            metrics["photo_benchmark"]["protocol"] + ".",
+            "",
+            "| method | Y-PSNR dB | Y-SSIM |",
+            "|---|---|---|",
+            f"| **model** | {_pm(bench['psnr'], 2)} | {_pm(bench['ssim'], 4)} |",
+            *[f"| {b} | {_pm(base[b]['psnr'], 2)} | {_pm(base[b]['ssim'], 4)} |" for b in base],
+            "",
+            f"Gain over bicubic: {bench['psnr']['mean'] - base['bicubic']['psnr']['mean']:+.2f} dB Y-PSNR.",
+            "",
+        ]
     if "published" in t:
         p = t["published"]
         lines += [f"Published for this architecture: {p['psnr']} dB PSNR / {p['ssim']} SSIM after about {p['steps']:,} "

@@ -3,12 +3,12 @@
 Python::
 
     from sr_utils.upscale import upscale
-    big = upscale(image, model="model/cifar10_x2_seed.keras", scale=2)   # same dtype as image
+    big = upscale(image, model="model/natural_x2_rsp64x6.keras")   # same dtype as image
 
 Command line::
 
     python -m sr_utils.upscale photo.png other.jpg -o upscaled/ --scale 2 [--model PATH] [--tile 256]
-    python -m sr_utils.upscale -o upscaled/          # the bundled sample picture
+    python -m sr_utils.upscale -o upscaled/          # the bundled sample picture, bundled x2 model
 
 Large images are cut into tiles of ``tile`` x ``tile`` LR pixels, each read with a margin of
 real neighbouring pixels that covers the model's receptive field, run in batches, and stitched
@@ -27,9 +27,11 @@ import keras
 import numpy as np
 from keras import layers
 
+from .images import check_int
 from .training import repo_root
 
-DEFAULT_MODELS = {2: "cifar10_x2_rsp64x6.keras"}  # scale -> file in model/
+# scale -> file in model/: the models for real photos (notebook 06: natural-photo patches, benchmark degradation)
+DEFAULT_MODELS = {2: "natural_x2_rsp64x6.keras", 3: "natural_x3_rsp56x4.keras"}
 SAMPLE_IMAGE = Path(__file__).resolve().parent / "assets" / "sample.png"
 
 
@@ -160,8 +162,7 @@ def upscale(image, model=None, scale: int | None = None, tile: int = 256, batch_
         arr = arr[..., None]
     if arr.ndim != 3 or arr.shape[-1] not in (1, 3, 4):
         raise ValueError(f"image must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), got shape {np.shape(image)}.")
-    if isinstance(tile, bool) or not isinstance(tile, int) or tile < 8:
-        raise ValueError(f"tile must be an integer >= 8, got {tile!r}.")
+    tile = check_int(tile, "tile", 8)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
     if model is None:

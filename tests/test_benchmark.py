@@ -49,6 +49,29 @@ def test_inference_throughput_reports_consistent_numbers():
     assert r["ms_per_output_megapixel"] == pytest.approx(r["seconds"] * 1e3 / (8 * 256 / 1e6))
 
 
+def test_compare_throughput_times_every_model_in_turns():
+    calls = []
+
+    class Recorded:  # a model that notes each call
+        def __init__(self, name, model):
+            self.name, self.model, self.input_shape = name, model, model.input_shape
+
+        def __call__(self, x, training=False):
+            calls.append(self.name)
+            return self.model(x, training=training)
+
+    small, big = Recorded("small", tiny_model()), Recorded("big", models.build_residual_subpixel(2, filters=4, blocks=1))
+    r = benchmark.compare_throughput({"small": (small, None), "big": (big, (6, 5, 3))}, batch_size=2, batches=1, warmup=1, repeats=3)
+    assert set(r) == {"small", "big"}
+    assert calls[4:] == ["small", "big"] * 3           # after 2 + 2 warm-up calls: alternating rounds
+    assert r["big"]["ms_per_output_megapixel"] == pytest.approx(r["big"]["seconds"] * 1e3 / (2 * 12 * 10 / 1e6))
+
+
+def test_compare_throughput_errors():
+    with pytest.raises(ValueError, match="batch_size, batches, repeats >= 1"):
+        benchmark.compare_throughput({"m": (tiny_model(), None)}, repeats=0)
+
+
 def test_training_throughput_is_positive():
     rate = benchmark.training_throughput(models.build_cifar10_x2, (16, 16, 3), (32, 32, 3),
                                          jit_compile=False, batch_size=4, steps=2, warmup_steps=1)

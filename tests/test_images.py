@@ -121,3 +121,14 @@ def test_uint8_input_is_returned_unchanged():
 def test_to_uint8_rejects_non_finite(bad):
     with pytest.raises(ValueError, match=r"NaN or infinite"):
         to_uint8(np.array([0.1, bad]))
+
+
+def test_check_int_accepts_python_and_numpy_integers():
+    from sr_utils.images import check_int
+
+    assert check_int(3, "scale", 2) == 3
+    value = check_int(np.int64(4), "scale", 2)
+    assert value == 4 and type(value) is int          # plain int: serializable in Keras configs
+    for bad in (1, 2.0, True, "2", None):
+        with pytest.raises(ValueError, match=r"scale must be an integer >= 2, got "):
+            check_int(bad, "scale", 2)

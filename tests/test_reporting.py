@@ -61,7 +61,8 @@ def model_entry(train_data: str, test_sets: list[str], params: int, ratio: float
         "train_data": train_data,
         "test_sets": test_sets,
         "cost": {"params": params, "macs_per_output_mp": 1.2345e10, "images_per_s": 1234.4,
-                 "ms_per_output_mp": 789.6, "time_ratio_to_reference": ratio},
+                 "ms_per_output_mp": 789.6, "original_of_scale": "cifar10_x2.keras", "macs_ratio_to_original": 0.5 * ratio,
+                 "time_ratio_to_original": ratio},
         "training": TRAINING,
     }
     if notes is not None:
@@ -146,17 +147,17 @@ def test_results_table(metrics_json):
     table = reporting.results_table(metrics_json)
     lines = table.rstrip("\n").split("\n")
     assert len(lines) == 4  # header, separator, one row per model
-    assert lines[0].startswith("| model | task |") and lines[1] == "|" + "---|" * 14
-    assert all(line.count("|") == 15 for line in lines)  # 14 columns everywhere
+    assert lines[0].startswith("| model | task |") and lines[1] == "|" + "---|" * 15
+    assert all(line.count("|") == 16 for line in lines)  # 15 columns everywhere
     cells = [c.strip() for c in lines[2].split("|")[1:-1]]
     # the model's first test set only; gain = 28.50 - 26.50
     assert cells == ["`cifar10_x2.keras`", "x2 (16 -> 32)", "CIFAR-10 (partial)", "CIFAR-10 test (1,017)",
                      "28.50 ± 2.25", "26.50 ± 2.00", "+2.00", "0.9123 ± 0.0100", "0.8500 ± 0.0200",
-                     "30.12 ± 2.50", "28.00 ± 2.00", "225,027", "12.3", "1.00x"]
+                     "30.12 ± 2.50", "28.00 ± 2.00", "225,027", "12.3", "0.50x", "1.00x"]
     other = [c.strip() for c in lines[3].split("|")[1:-1]]
     assert other[0] == "`other_x2.keras`" and other[3] == "natural96 val (272)"
     assert other[4] == "26.00 ± 2.25" and other[6] == "-0.50"  # worse than bicubic: negative gain
-    assert other[11:] == ["1,234,567", "12.3", "2.50x"]
+    assert other[11:] == ["1,234,567", "12.3", "1.25x", "2.50x"]
     assert table.endswith("\n")
 
 
@@ -179,7 +180,8 @@ def test_model_card(metrics_json):
     assert "| software | Python 3.11.7, TensorFlow 2.21.0, Keras 3.15.1 (2025-01-02) |" in lines
     assert any(line.startswith("| trained by | `notebooks/01_cifar10_x2.ipynb`;") and "(2025-02-03)" in line
                for line in lines)
-    assert any(line.startswith("| cost | 12.3 GMACs per output megapixel; 1234 images/s, 790 ms") and "1.00x" in line
+    assert any(line.startswith("| cost | 12.3 GMACs per output megapixel; 1234 images/s, 790 ms")
+               and "(0.50x the MACs and 1.00x the time per output pixel of `cifar10_x2.keras`, timed in the same run)" in line
                for line in lines)
     # one section per test set, in order, each with the model and every baseline
     assert [line for line in lines if line.startswith("## ")] == [
@@ -223,7 +225,7 @@ def test_update_readme_replaces_only_the_block(tmp_path, metrics_json):
     readme.write_text(f"{head}{reporting.README_START}\nold table\n{reporting.README_END}{tail}")
     assert reporting.update_readme(readme, metrics_json) is True
     text = readme.read_text()
-    expected = f"{head}{reporting.README_START}\n{reporting.results_table(metrics_json)}{reporting.README_END}{tail}"
+    expected = f"{head}{reporting.README_START}\n{reporting.readme_block(metrics_json)}{reporting.README_END}{tail}"
     assert text == expected
     assert "old table" not in text and "`other_x2.keras`" in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md"]  # no .tmp left
@@ -262,3 +264,41 @@ def test_model_card_reports_published_figures_and_diagnostics(metrics_json):
     assert "scores 21.54 dB against bicubic's 24.07 dB" in text
     plain = reporting.model_card(metrics_json, "other_x2.keras")  # its training record has neither
     assert "Published for this architecture" not in plain and "Diagnostic" not in plain
+
+
+# --------------------------------------------------------------------------------------
+# Benchmark protocol on photos
+# --------------------------------------------------------------------------------------
+@pytest.fixture
+def with_photos(metrics_json) -> dict:
+    stat = lambda m, s: {"psnr": metric(m, s), "ssim": metric(0.9, 0.05)}  # noqa: E731
+    metrics_json["photo_benchmark"] = {
+        "dataset": "held-out photos", "protocol": "MATLAB-style bicubic LR, Y channel, border crop",
+        "published_set5": {"2": {"bicubic": 33.66, "SRCNN": 36.66, "FSRCNN": 37.00}},
+        "models": {"other_x2.keras": {"scale": 2, "n_images": 46, **stat(31.234, 3.0),
+                                      "baselines": {"bicubic": stat(29.5, 2.5), "lanczos3": stat(29.75, 2.5)}}},
+    }
+    return metrics_json
+
+
+def test_photo_benchmark_table(with_photos):
+    lines = reporting.photo_benchmark_table(with_photos).rstrip("\n").split("\n")
+    assert len(lines) == 3 and all(line.count("|") == 11 for line in lines)
+    cells = [c.strip() for c in lines[2].split("|")[1:-1]]
+    assert cells == ["`other_x2.keras`", "x2", "held-out photos (46)", "31.23 ± 3.00", "29.50 ± 2.50", "29.75 ± 2.50",
+                     "+1.73", "0.9000 ± 0.0500", "0.9000 ± 0.0500", "+3.00 / +3.34"]
+
+
+def test_readme_block_adds_the_photo_table_only_when_there_is_one(with_photos, metrics_json):
+    plain = dict(metrics_json, photo_benchmark={"models": {}})
+    assert reporting.readme_block(plain) == reporting.results_table(plain) and reporting.photo_benchmark_table(plain) == ""
+    block = reporting.readme_block(with_photos)
+    assert block.startswith(reporting.results_table(with_photos)) and block.endswith(reporting.photo_benchmark_table(with_photos))
+
+
+def test_model_card_of_a_model_for_photos(with_photos):
+    text = reporting.model_card(with_photos, "other_x2.keras")
+    assert "## Benchmark protocol: 46 held-out photos, whole" in text
+    assert "| **model** | 31.23 ± 3.00 | 0.9000 ± 0.0500 |\n| bicubic | 29.50 ± 2.50 | 0.9000 ± 0.0500 |\n| lanczos3 |" in text
+    assert "Gain over bicubic: +1.73 dB Y-PSNR." in text
+    assert "Benchmark protocol" not in reporting.model_card(with_photos, "cifar10_x2.keras")
