@@ -95,25 +95,29 @@ def results_table(metrics: dict) -> str:
 def photo_benchmark_table(metrics: dict) -> str:
     """Markdown table of ``metrics["photo_benchmark"]``: each model for photos scored with the
     benchmark protocol (Y channel) on whole held-out photos, next to bicubic and Lanczos-3, with
-    the published Set5 gains of SRCNN and FSRCNN over bicubic for orientation. Empty string when
-    the JSON holds no such results."""
+    the published gains of SRCNN and FSRCNN over bicubic on each published set of
+    ``photo_benchmark["published"]`` (set -> scale -> method -> dB). Empty string when the JSON
+    holds no such results."""
     bench = metrics.get("photo_benchmark") or {}
     if not bench.get("models"):
         return ""
+    published = bench["published"]
     lines = [
         "| model | scale | test set (n) | Y-PSNR dB | bicubic | Lanczos-3 | gain over bicubic | Y-SSIM | bicubic | "
-        "published gain on Set5: SRCNN / FSRCNN |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        + " | ".join(f"published gain on {name}: SRCNN / FSRCNN" for name in published) + " |",
+        "|---|---|---|---|---|---|---|---|---|" + "---|" * len(published),
     ]
     for name, r in bench["models"].items():
         base = r["baselines"]
-        pub = bench["published_set5"][str(r["scale"])]  # JSON keys are strings
+        gains = []
+        for by_scale in published.values():
+            pub = by_scale[str(r["scale"])]  # JSON keys are strings
+            gains.append(f"{pub['SRCNN'] - pub['bicubic']:+.2f} / {pub['FSRCNN'] - pub['bicubic']:+.2f}")
         lines.append(
             f"| `{name}` | x{r['scale']} | held-out photos ({r['n_images']}) | {_pm(r['psnr'], 2)} "
             f"| {_pm(base['bicubic']['psnr'], 2)} | {_pm(base['lanczos3']['psnr'], 2)} "
             f"| {r['psnr']['mean'] - base['bicubic']['psnr']['mean']:+.2f} "
-            f"| {_pm(r['ssim'], 4)} | {_pm(base['bicubic']['ssim'], 4)} "
-            f"| {pub['SRCNN'] - pub['bicubic']:+.2f} / {pub['FSRCNN'] - pub['bicubic']:+.2f} |"
+            f"| {_pm(r['ssim'], 4)} | {_pm(base['bicubic']['ssim'], 4)} | " + " | ".join(gains) + " |"
         )
     return "\n".join(lines) + "\n"
 

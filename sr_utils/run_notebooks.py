@@ -2,7 +2,7 @@
 
 Usage (from the repository)::
 
-    python -m sr_utils.run_notebooks                 # every notebook, full profile
+    python -m sr_utils.run_notebooks                 # every notebook, full profile (03_evaluation last)
     python -m sr_utils.run_notebooks --quick         # every notebook, quick smoke profile
     python -m sr_utils.run_notebooks notebooks/01_cifar10_x2.ipynb
 
@@ -82,13 +82,23 @@ def run(path: Path, profile: str, timeout: int | None = None) -> float:
     return time.time() - start
 
 
+EVALUATION_NOTEBOOK = "03_evaluation.ipynb"
+
+
+def study_order(folder: Path) -> list[Path]:
+    """The numbered notebooks of ``folder`` in order, except that the evaluation notebook runs
+    last: it scores every model in ``model/``, including those the later notebooks train."""
+    paths = sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
+    return [p for p in paths if p.name != EVALUATION_NOTEBOOK] + [p for p in paths if p.name == EVALUATION_NOTEBOOK]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sr_utils.run_notebooks", description=__doc__.split("\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all, in order)")
     parser.add_argument("--quick", action="store_true", help="quick smoke profile; notebook files are not rewritten")
     parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: no limit)")
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted((repo_root() / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    paths = args.notebooks or study_order(repo_root() / "notebooks")
     missing = [str(p) for p in paths if not Path(p).is_file()]
     if missing:
         parser.error(f"no such notebook: {', '.join(missing)}")

@@ -274,7 +274,8 @@ def with_photos(metrics_json) -> dict:
     stat = lambda m, s: {"psnr": metric(m, s), "ssim": metric(0.9, 0.05)}  # noqa: E731
     metrics_json["photo_benchmark"] = {
         "dataset": "held-out photos", "protocol": "MATLAB-style bicubic LR, Y channel, border crop",
-        "published_set5": {"2": {"bicubic": 33.66, "SRCNN": 36.66, "FSRCNN": 37.00}},
+        "published": {"BSD100": {"2": {"bicubic": 29.56, "SRCNN": 31.36, "FSRCNN": 31.53}},
+                      "Set5": {"2": {"bicubic": 33.66, "SRCNN": 36.66, "FSRCNN": 37.00}}},
         "models": {"other_x2.keras": {"scale": 2, "n_images": 46, **stat(31.234, 3.0),
                                       "baselines": {"bicubic": stat(29.5, 2.5), "lanczos3": stat(29.75, 2.5)}}},
     }
@@ -283,10 +284,11 @@ def with_photos(metrics_json) -> dict:
 
 def test_photo_benchmark_table(with_photos):
     lines = reporting.photo_benchmark_table(with_photos).rstrip("\n").split("\n")
-    assert len(lines) == 3 and all(line.count("|") == 11 for line in lines)
+    assert len(lines) == 3 and all(line.count("|") == 12 for line in lines)
+    assert lines[0].endswith("| published gain on BSD100: SRCNN / FSRCNN | published gain on Set5: SRCNN / FSRCNN |")
     cells = [c.strip() for c in lines[2].split("|")[1:-1]]
     assert cells == ["`other_x2.keras`", "x2", "held-out photos (46)", "31.23 ± 3.00", "29.50 ± 2.50", "29.75 ± 2.50",
-                     "+1.73", "0.9000 ± 0.0500", "0.9000 ± 0.0500", "+3.00 / +3.34"]
+                     "+1.73", "0.9000 ± 0.0500", "0.9000 ± 0.0500", "+1.80 / +1.97", "+3.00 / +3.34"]
 
 
 def test_readme_block_adds_the_photo_table_only_when_there_is_one(with_photos, metrics_json):

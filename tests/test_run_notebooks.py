@@ -111,3 +111,9 @@ def test_main_rejects_missing_notebooks(tmp_path, capsys):
         run_notebooks.main([str(tmp_path / "nope.ipynb")])
     assert e.value.code == 2
     assert f"no such notebook: {tmp_path / 'nope.ipynb'}" in capsys.readouterr().err
+
+
+def test_study_order_runs_the_evaluation_last(tmp_path):
+    for name in ("04_b.ipynb", "03_evaluation.ipynb", "00_a.ipynb", "06_c.ipynb", "notes.ipynb", "05_d.txt"):
+        (tmp_path / name).write_text("{}")
+    assert [p.name for p in run_notebooks.study_order(tmp_path)] == ["00_a.ipynb", "04_b.ipynb", "06_c.ipynb", "03_evaluation.ipynb"]
