@@ -188,3 +188,15 @@ def test_cli_defaults_work_from_a_clone(tmp_path):
     assert U.main(["-o", str(tmp_path)]) == 0
     out = np.asarray(Image.open(tmp_path / "sample_x2.png"))
     assert out.shape == (384, 384, 3) and out.dtype == np.uint8
+    assert U.main(["-o", str(tmp_path), "--scale", "3"]) == 0
+    assert np.asarray(Image.open(tmp_path / "sample_x3.png")).shape == (576, 576, 3)
+
+
+def test_bundled_models_are_the_models_for_photos():
+    """The defaults were trained on the benchmark degradation (a real photo's), not a dataset's own."""
+    import json
+
+    metrics_json = json.loads((U.repo_root() / "model" / "metrics.json").read_text())
+    for scale, name in U.DEFAULT_MODELS.items():
+        info = metrics_json["models"][name]
+        assert info["scale"] == scale and info["antialias"] is True, name
