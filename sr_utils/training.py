@@ -314,7 +314,8 @@ def fit_sr(model: keras.Model, train_stream, total_steps: int, steps_per_epoch: 
     callbacks = [BestModelCheckpoint(checkpoint_path, resume=resuming), keras.callbacks.BackupAndRestore(str(backup_dir))]
     start = time.time()
     history = model.fit(train_stream, steps_per_epoch=steps_per_epoch, epochs=total_steps // steps_per_epoch,
-                        validation_data=validation_data, callbacks=callbacks, verbose=2).history
+                        validation_data=validation_data, callbacks=callbacks, verbose=2,
+                        shuffle=False).history  # the stream is random already
     seconds = time.time() - start
     return keras.models.load_model(checkpoint_path), history, seconds
 

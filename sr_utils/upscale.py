@@ -3,7 +3,7 @@
 Python::
 
     from sr_utils.upscale import upscale
-    big = upscale(image, model="model/natural_x2_rsp64x6.keras")   # same dtype as image
+    big = upscale(image, model="model/natural_x2_rsp64x5.keras")   # same dtype as image
 
 Command line::
 
@@ -31,7 +31,7 @@ from .images import check_int
 from .training import repo_root
 
 # scale -> file in model/: the models for real photos (notebook 06: natural-photo patches, benchmark degradation)
-DEFAULT_MODELS = {2: "natural_x2_rsp64x6.keras", 3: "natural_x3_rsp56x4.keras"}
+DEFAULT_MODELS = {2: "natural_x2_rsp64x5.keras", 3: "natural_x3_rsp56x4.keras"}
 SAMPLE_IMAGE = Path(__file__).resolve().parent / "assets" / "sample.png"
 
 
