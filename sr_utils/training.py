@@ -224,26 +224,16 @@ def _as_pairs(lr_images, hr_images):
     return scale
 
 
-def random_patches(lr_images, hr_images, lr_patch: int, n: int, rng: np.random.Generator, augment: bool = True):
-    """``n`` aligned random patch pairs: an image, then a position in it, uniformly at random.
-
-    Args:
-        lr_images, hr_images: sequences (lists or arrays) of ``(h, w, 3)`` and ``(h * s, w * s, 3)``
-            float32 in [0, 1]; sizes may differ between pairs, the scale ``s`` may not.
-        lr_patch: LR patch side; the HR patch side is ``lr_patch * s``. Pairs smaller than a
-            patch are never drawn.
-        n: number of patches.
-        rng: the NumPy generator to draw from (reproducible for a seed).
-        augment: apply one of the 8 flips/90-degree rotations to both patches of a pair (exact
-            for a symmetric degradation kernel, see ``_flip_rotate``).
-
-    Returns:
-        ``(lr, hr)``: ``(n, lr_patch, lr_patch, 3)`` and ``(n, lr_patch * s, lr_patch * s, 3)`` float32.
-    """
-    s = _as_pairs(lr_images, hr_images)
+def _usable(lr_images, lr_patch: int) -> list[int]:
     usable = [i for i, lr in enumerate(lr_images) if lr.shape[0] >= lr_patch and lr.shape[1] >= lr_patch]
     if lr_patch < 1 or not usable:
         raise ValueError(f"no LR image is at least {lr_patch}x{lr_patch}; use a smaller lr_patch.")
+    return usable
+
+
+def _draw_patches(lr_images, hr_images, s: int, usable: list[int], lr_patch: int, n: int,
+                  rng: np.random.Generator, augment: bool):
+    """The drawing behind ``random_patches``, for pairs already checked by ``_as_pairs`` / ``_usable``."""
     p = lr_patch * s
     lr_out = np.empty((n, lr_patch, lr_patch, 3), np.float32)
     hr_out = np.empty((n, p, p, 3), np.float32)
@@ -261,10 +251,31 @@ def random_patches(lr_images, hr_images, lr_patch: int, n: int, rng: np.random.G
     return lr_out, hr_out
 
 
+def random_patches(lr_images, hr_images, lr_patch: int, n: int, rng: np.random.Generator, augment: bool = True):
+    """``n`` aligned random patch pairs: an image, then a position in it, uniformly at random.
+
+    Args:
+        lr_images, hr_images: sequences (lists or arrays) of ``(h, w, 3)`` and ``(h * s, w * s, 3)``
+            float32 in [0, 1]; sizes may differ between pairs, the scale ``s`` may not.
+        lr_patch: LR patch side; the HR patch side is ``lr_patch * s``. Pairs smaller than a
+            patch are never drawn.
+        n: number of patches.
+        rng: the NumPy generator to draw from (reproducible for a seed).
+        augment: apply one of the 8 flips/90-degree rotations to both patches of a pair (exact
+            for a symmetric degradation kernel, see ``_flip_rotate``).
+
+    Returns:
+        ``(lr, hr)``: ``(n, lr_patch, lr_patch, 3)`` and ``(n, lr_patch * s, lr_patch * s, 3)`` float32.
+    """
+    s = _as_pairs(lr_images, hr_images)
+    return _draw_patches(lr_images, hr_images, s, _usable(lr_images, lr_patch), lr_patch, n, rng, augment)
+
+
 def patch_dataset(lr_images, hr_images, lr_patch: int, batch_size: int, seed: int = 42, augment: bool = True):
     """An endless ``tf.data`` stream of random aligned patch batches (see ``random_patches``),
     reproducible for a seed. Training on patches of whole images of any size is how SR
     networks are trained; the LR images are made once, from whole images, beforehand.
+    The pairs are checked once, here, not on every batch.
 
     Returns:
         ``tf.data.Dataset`` of ``(lr_batch, hr_batch)`` float32 ``(batch_size, lr_patch, lr_patch, 3)``
@@ -275,12 +286,12 @@ def patch_dataset(lr_images, hr_images, lr_patch: int, batch_size: int, seed: in
     s = _as_pairs(lr_images, hr_images)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-    random_patches(lr_images, hr_images, lr_patch, 1, np.random.default_rng(seed))  # fail here, not in the pipeline
+    usable = _usable(lr_images, lr_patch)
 
     def batches():
         rng = np.random.default_rng(seed)
         while True:
-            yield random_patches(lr_images, hr_images, lr_patch, batch_size, rng, augment)
+            yield _draw_patches(lr_images, hr_images, s, usable, lr_patch, batch_size, rng, augment)
 
     p = lr_patch * s
     signature = (tf.TensorSpec((batch_size, lr_patch, lr_patch, 3), tf.float32), tf.TensorSpec((batch_size, p, p, 3), tf.float32))
