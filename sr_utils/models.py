@@ -117,6 +117,13 @@ class InterpolationUpscale(layers.Layer):
         return {**super().get_config(), "scale": self.scale, "method": self.method}
 
 
+def residual_subpixel_architecture(scale: int, filters: int, blocks: int) -> str:
+    """One line naming the layers of ``build_residual_subpixel(scale, filters, blocks)``, for
+    training records and model cards."""
+    return (f"Conv{filters} head - {blocks} x ResBlock(Conv-ReLU-Conv, no BN) - Conv + long skip - "
+            f"Conv(3x{scale}^2) - DepthToSpace({scale}) + bicubic skip")
+
+
 def build_residual_subpixel(scale: int, filters: int = 48, blocks: int = 4, name: str | None = None) -> keras.Model:
     """A fast SR network in the style of EDSR / ESPCN, for any integer scale >= 2.
 

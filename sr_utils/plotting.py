@@ -34,7 +34,7 @@ def _finish(fig, path, title: str = "", ax=None):
     return fig
 
 
-def plot_history(history: dict, metrics=("loss", "psnr", "ssim"), title: str = "", path=None):
+def plot_history(history: dict, metrics=("loss", "psnr", "ssim"), title: str = "", path=None, loss: str | None = None):
     """Training and validation curves, one panel per metric.
 
     Args:
@@ -42,6 +42,8 @@ def plot_history(history: dict, metrics=("loss", "psnr", "ssim"), title: str = "
             validation values under ``val_<name>``).
         metrics: metric names to plot; names absent from ``history`` are skipped.
         path: PNG path, or None.
+        loss: the loss the model was trained with, as given to ``compile`` (``"mse"``,
+            ``"mean_absolute_error"``, ...), named in the loss panel's title; None names no loss.
     """
     names = [m for m in metrics if m in history]
     if not names:
@@ -53,10 +55,18 @@ def plot_history(history: dict, metrics=("loss", "psnr", "ssim"), title: str = "
         if f"val_{name}" in history:
             ax.plot(epochs, history[f"val_{name}"], "o-", ms=3, label="validation")
         ax.set_xlabel("epoch")
-        ax.set_title(name.upper() if name != "loss" else "loss (MSE)")
+        ax.set_title(name.upper() if name != "loss" else _loss_title(loss))
         ax.grid(alpha=0.3)
         ax.legend()
     return _finish(fig, path, title)
+
+
+_LOSS_NAMES = {"mse": "MSE", "mean_squared_error": "MSE", "mae": "L1", "mean_absolute_error": "L1"}
+
+
+def _loss_title(loss: str | None) -> str:
+    """``"loss (L1)"`` for ``"mean_absolute_error"``; other names as given; ``"loss"`` for None."""
+    return "loss" if loss is None else f"loss ({_LOSS_NAMES.get(loss, loss)})"
 
 
 def plot_image_rows(rows: dict[str, np.ndarray], n: int = 6, title: str = "", path=None):

@@ -200,6 +200,15 @@ def test_residual_subpixel_parameters_and_any_input_size(scale, filters, blocks)
     assert models.build_residual_subpixel(scale, 4, 0, name="mine").name == "mine"
 
 
+def test_residual_subpixel_architecture_names_the_layers_built():
+    line = models.residual_subpixel_architecture(3, 56, 4)
+    assert line == ("Conv56 head - 4 x ResBlock(Conv-ReLU-Conv, no BN) - Conv + long skip - Conv(3x3^2) - "
+                    "DepthToSpace(3) + bicubic skip")
+    model = models.build_residual_subpixel(3, filters=56, blocks=4)
+    assert sum(layer.name.endswith("_add") for layer in model.layers) == 4
+    assert model.get_layer("head").filters == 56 and model.get_layer("to_subpixels").filters == 3 * 3 ** 2
+
+
 def test_residual_subpixel_learns_a_residual_over_bicubic():
     # with the last convolution zeroed the network adds nothing: the output is the bicubic skip
     model = models.build_residual_subpixel(3, filters=4, blocks=1)

@@ -64,7 +64,7 @@ def test_save_figure_none_saves_nothing(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------------------
 def test_plot_history_panels_and_curves(tmp_path):
     path = tmp_path / "history.png"
-    fig = plotting.plot_history(HISTORY, title="run 1", path=path)
+    fig = plotting.plot_history(HISTORY, title="run 1", path=path, loss="mse")
     assert isinstance(fig, Figure) and is_png(path)
     assert len(fig.axes) == 2  # loss and psnr; ssim is absent from the history and skipped
     loss_ax, psnr_ax = fig.axes
@@ -75,6 +75,12 @@ def test_plot_history_panels_and_curves(tmp_path):
     np.testing.assert_allclose(loss_ax.lines[1].get_ydata(), HISTORY["val_loss"])
     np.testing.assert_allclose(psnr_ax.lines[0].get_ydata(), HISTORY["psnr"])
     assert fig._suptitle.get_text() == "run 1"
+
+
+@pytest.mark.parametrize("loss, title", [("mean_absolute_error", "loss (L1)"), ("mae", "loss (L1)"),
+                                         ("mean_squared_error", "loss (MSE)"), ("huber", "loss (huber)"), (None, "loss")])
+def test_plot_history_names_the_loss_it_was_given(loss, title):
+    assert plotting.plot_history(HISTORY, metrics=("loss",), loss=loss).axes[0].get_title() == title
 
 
 def test_plot_history_selected_metrics_without_path(tmp_path, monkeypatch):
