@@ -108,7 +108,7 @@ def mean_psnr(metrics_json, model_file, dataset):
 
 
 def test_cifar_better_model_meets_its_targets(metrics_json):
-    ours, _ = mean_psnr(metrics_json, "cifar10_x2_rsp64x6.keras", "CIFAR-10 test")
+    ours, _ = mean_psnr(metrics_json, "cifar10_x2_rsp64x5.keras", "CIFAR-10 test")
     original, _ = mean_psnr(metrics_json, "cifar10_x2_seed.keras", "CIFAR-10 test")
     assert ours - original >= 1.0 and ours > 28.13   # +1.0 dB over the original architecture; the published figure
 
@@ -127,6 +127,7 @@ def test_better_models_cost_no_more_than_the_original_of_their_scale(metrics_jso
         original = info["cost"]["original_of_scale"]
         assert metrics_json["models"][original]["scale"] == info["scale"]
         assert info["cost"]["macs_ratio_to_original"] <= 1.0, name
+        assert info["cost"]["time_ratio_to_original"] <= 1.0, name   # measured in turns, in one run of notebook 03
 
 
 def test_models_for_photos_beat_bicubic_on_held_out_photos(metrics_json):
