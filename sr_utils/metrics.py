@@ -32,6 +32,12 @@ MODES = ("rgb", "y")
 METRICS = ("psnr", "ssim", "mae", "mse")
 SSIM_IMPLEMENTATION = "Gaussian SSIM (Wang et al. 2004; 11x11, sigma 1.5, valid region), float64 NumPy"
 
+# Published Y-PSNR (dB) of bicubic, SRCNN and FSRCNN under the benchmark protocol (see ``benchmark``),
+# as published SR tables give them: test set -> scale -> method -> dB.
+PUBLISHED_PSNR = {
+    "BSD100": {2: {"bicubic": 29.56, "SRCNN": 31.36, "FSRCNN": 31.53}, 3: {"bicubic": 27.21, "SRCNN": 28.41, "FSRCNN": 28.53}},
+    "Set5": {2: {"bicubic": 33.66, "SRCNN": 36.66, "FSRCNN": 37.00}, 3: {"bicubic": 30.39, "SRCNN": 32.75, "FSRCNN": 33.18}},
+}
 _SSIM_RADIUS = 5
 _SSIM_SIGMA = 1.5
 
@@ -198,6 +204,15 @@ def results_table(results: dict[str, dict[str, np.ndarray]], metrics=("psnr", "s
             for m, (mean, std) in stats.items()
         }
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def published_gains(scale: int) -> str:
+    """SRCNN's and FSRCNN's published Y-PSNR gains over bicubic at ``scale``, per test set of
+    ``PUBLISHED_PSNR``: ``"BSD100: SRCNN +1.80, FSRCNN +1.97; Set5: SRCNN +3.00, FSRCNN +3.34"``."""
+    if any(scale not in by_scale for by_scale in PUBLISHED_PSNR.values()):
+        raise ValueError(f"no published figures for x{scale}; PUBLISHED_PSNR has x2 and x3.")
+    return "; ".join(f"{d}: SRCNN {p[scale]['SRCNN'] - p[scale]['bicubic']:+.2f}, FSRCNN {p[scale]['FSRCNN'] - p[scale]['bicubic']:+.2f}"
+                     for d, p in PUBLISHED_PSNR.items())
 
 
 # --------------------------------------------------------------------------------------

@@ -340,3 +340,16 @@ def test_keras_psnr_accepts_float64_tensors():
     sr = np.clip(hr + 0.05, 0, 1)
     np.testing.assert_allclose(np.asarray(metrics.psnr(tf.constant(hr), tf.constant(sr))),
                                psnr_per_image(sr, hr), atol=1e-3)
+
+
+# --------------------------------------------------------------------------------------
+# published figures
+# --------------------------------------------------------------------------------------
+def test_published_gains_over_bicubic():
+    assert metrics.published_gains(2) == "BSD100: SRCNN +1.80, FSRCNN +1.97; Set5: SRCNN +3.00, FSRCNN +3.34"
+    assert metrics.published_gains(3) == "BSD100: SRCNN +1.20, FSRCNN +1.32; Set5: SRCNN +2.36, FSRCNN +2.79"
+
+
+def test_published_gains_unknown_scale():
+    with pytest.raises(ValueError, match=r"no published figures for x4; PUBLISHED_PSNR has x2 and x3"):
+        metrics.published_gains(4)
