@@ -4,12 +4,18 @@ Speed figures depend on the machine, so every timing function reports plain numb
 notebook then also divides by the original CIFAR-10 model's figure measured in the same run.
 
 Run ``python -m sr_utils.benchmark`` for the training-speed comparison with and without
-``jit_compile`` (XLA) on the original CIFAR-10 model.
+``jit_compile`` (XLA) on the original CIFAR-10 model, and ``python -m sr_utils.benchmark
+--upscale-memory`` for the peak memory of the upscaling command line at 1 to 96 output megapixels.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -155,10 +161,98 @@ def training_throughput(build, input_shape, output_shape, jit_compile: bool, bat
     return len(x) / (time.perf_counter() - start)
 
 
-if __name__ == "__main__":
+def synthetic_photo(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A photo-like ``(height, width, 3)`` uint8 picture (smooth waves, edges and noise), made row
+    band by row band so that even a 24-megapixel one needs little memory to make."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((height, width, 3), np.uint8)
+    xx = np.arange(width, dtype=np.float32)[None, :, None]
+    phase = rng.uniform(0, 2 * np.pi, 3).astype(np.float32)
+    for y0 in range(0, height, 256):
+        yy = np.arange(y0, min(y0 + 256, height), dtype=np.float32)[:, None, None]
+        band = 128 + 60 * np.sin(xx / 97 + phase) * np.cos(yy / 131 + phase) + 40 * np.sign(np.sin((xx + yy) / 53))
+        out[y0:y0 + len(yy)] = np.clip(band + rng.normal(0, 8, band.shape), 0, 255).astype(np.uint8)
+    return out
+
+
+def _child_peak_rss_mb(command: list[str]) -> tuple[float, float, int]:
+    """Run ``command``; return (its peak resident memory in MB, wall seconds, exit code)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.stderr.close()
+    unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    return usage.ru_maxrss * unit / 1e6, seconds, proc.returncode
+
+
+def upscale_peak_memory(output_megapixels=(1, 4, 16, 64), scale: int = 2, tile: int = 256,
+                        extra_inputs: tuple[tuple[int, int], ...] = ((4000, 6000),)) -> list[dict]:
+    """Peak memory of ``python -m sr_utils.upscale`` (bundled model of ``scale``) per image size.
+
+    Each size runs in a fresh process on a synthetic 3:2 JPEG (``synthetic_photo``), so each peak is
+    that run's alone. A 16x16 image first measures what the process needs whatever the image (Python,
+    TensorFlow, the model). ``extra_inputs`` adds inputs by ``(height, width)``: by default the
+    6000x4000 photo of the target (96 output megapixels at x2).
+
+    Returns:
+        One dict per run: ``input`` ("WxH"), ``output_mp``, ``peak_mb`` (peak RSS, MB = 1e6 bytes),
+        ``output_mb`` (the uint8 output array), ``seconds``.
+    """
+    from PIL import Image
+
+    sizes = [(16, 16)]
+    for mp in output_megapixels:
+        lr_pixels = mp * 1e6 / scale ** 2
+        height = int(round((lr_pixels / 1.5) ** 0.5))
+        sizes.append((height, int(round(height * 1.5))))
+    sizes += list(extra_inputs)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for height, width in sizes:
+            src = Path(tmp) / f"photo_{width}x{height}.jpg"
+            Image.fromarray(synthetic_photo(height, width)).save(src, quality=90)
+            command = [sys.executable, "-m", "sr_utils.upscale", str(src), "-o", str(Path(tmp) / "out"),
+                       "--scale", str(scale), "--tile", str(tile), "--overwrite"]
+            peak, seconds, code = _child_peak_rss_mb(command)
+            if code != 0:
+                raise RuntimeError(f"{' '.join(command)} failed with exit code {code}.")
+            (Path(tmp) / "out" / f"{src.stem}_x{scale}.png").unlink()
+            src.unlink()
+            out_pixels = height * width * scale ** 2
+            rows.append({"input": f"{width}x{height}", "output_mp": out_pixels / 1e6, "peak_mb": peak,
+                         "output_mb": out_pixels * 3 / 1e6, "seconds": seconds})
+    return rows
+
+
+def _print_upscale_memory(scale: int, tile: int) -> None:
+    print(f"Peak memory (RSS) of python -m sr_utils.upscale --scale {scale} --tile {tile}, one fresh process per image:")
+    print(f"{'input':>11s} {'output MP':>9s} {'output MB':>9s} {'peak MB':>8s} {'peak - output':>13s} {'seconds':>8s}")
+    for r in upscale_peak_memory(scale=scale, tile=tile):
+        print(f"{r['input']:>11s} {r['output_mp']:9.2f} {r['output_mb']:9.0f} {r['peak_mb']:8.0f} "
+              f"{r['peak_mb'] - r['output_mb']:13.0f} {r['seconds']:8.1f}")
+
+
+def main(argv=None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m sr_utils.benchmark", description=__doc__.splitlines()[0])
+    parser.add_argument("--upscale-memory", action="store_true",
+                        help="peak memory of the upscaling command line at 1, 4, 16, 64 and 96 output megapixels")
+    parser.add_argument("--scale", type=int, default=2, help="with --upscale-memory: the bundled model's scale")
+    parser.add_argument("--tile", type=int, default=256, help="with --upscale-memory: the tile size")
+    args = parser.parse_args(argv)
+    if args.upscale_memory:
+        _print_upscale_memory(args.scale, args.tile)
+        return
     from .models import build_cifar10_x2
 
     print("Training speed of the original CIFAR-10 x2 model (batch 64, Adam, MSE, random data):")
     for jit in (False, True):
         rate = training_throughput(build_cifar10_x2, (16, 16, 3), (32, 32, 3), jit_compile=jit)
         print(f"  jit_compile={jit!s:5s}: {rate:6.1f} images/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -17,6 +17,7 @@ import hashlib
 import os
 import pickle
 import tarfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -74,27 +75,46 @@ def _check_images(x: np.ndarray, shape: tuple[int, int, int], where: str) -> np.
     return x
 
 
-def _labels(y: np.ndarray, n: int, where: str) -> np.ndarray:
+def _labels(y, n: int, where: str) -> np.ndarray:
+    """Class ids 0-9 as ``(n, 1)`` uint8; ValueError for a wrong count, non-integers or ids out of range
+    (a silent cast would wrap 300 to 44 and -1 to 255, and truncate 2.7 to 2)."""
     y = np.asarray(y).reshape(-1)
     if y.shape[0] != n:
         raise ValueError(f"{where}: {y.shape[0]} labels for {n} images; the file is inconsistent.")
+    if not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"{where}: labels must be integers (class ids 0-9), got dtype {y.dtype}. "
+                         "The file is not in the expected format; re-create or re-download it.")
+    if y.size and (y.min() < 0 or y.max() > 9):
+        raise ValueError(f"{where}: labels must be class ids 0-9, got values from {y.min()} to {y.max()}. "
+                         "The file is not in the expected format; re-create or re-download it.")
     return y.astype(np.uint8).reshape(-1, 1)
 
 
-def _require_arrays(d, path: Path, names: tuple[str, ...], what: str) -> None:
-    missing = set(names) - set(d.files)
+def _npz_arrays(path: Path, names: tuple[str, ...], what: str) -> dict[str, np.ndarray]:
+    """The arrays ``names`` of the ``.npz`` file ``path``, read in full.
+
+    Raises:
+        ValueError: the file is not a readable ``.npz`` (empty, truncated, corrupt, or it holds
+            pickled objects), or it lacks one of ``names``; the message names the file and the fix.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as d:
+            arrays = {name: d[name] for name in names if name in d.files}
+    except (OSError, EOFError, ValueError, TypeError, AttributeError, zipfile.BadZipFile) as e:  # empty, cut short, not a zip
+        raise ValueError(f"{path} is not a readable .npz file ({type(e).__name__}: {e}); it is empty, truncated or "
+                         f"corrupt. Replace it with a complete copy of {what} (see data/README.md).") from None
+    missing = [name for name in names if name not in arrays]
     if missing:
-        raise ValueError(f"{path} lacks the arrays {sorted(missing)}; {what} needs {', '.join(names)}.")
+        raise ValueError(f"{path} lacks the arrays {missing}; {what} needs {', '.join(names)}.")
+    return arrays
 
 
 def _load_cifar10_npz(path: Path):
-    with np.load(path, allow_pickle=False) as d:
-        _require_arrays(d, path, ("x_train", "y_train", "x_test", "y_test"),
-                        "a CIFAR-10 .npz (uint8, images (N, 32, 32, 3))")
-        x_train = _check_images(d["x_train"], (32, 32, 3), f"{path}: x_train")
-        x_test = _check_images(d["x_test"], (32, 32, 3), f"{path}: x_test")
-        y_train = _labels(d["y_train"], len(x_train), f"{path}: y_train")
-        y_test = _labels(d["y_test"], len(x_test), f"{path}: y_test")
+    d = _npz_arrays(path, ("x_train", "y_train", "x_test", "y_test"), "a CIFAR-10 .npz (uint8, images (N, 32, 32, 3))")
+    x_train = _check_images(d["x_train"], (32, 32, 3), f"{path}: x_train")
+    x_test = _check_images(d["x_test"], (32, 32, 3), f"{path}: x_test")
+    y_train = _labels(d["y_train"], len(x_train), f"{path}: y_train")
+    y_test = _labels(d["y_test"], len(x_test), f"{path}: y_test")
     return (x_train, y_train), (x_test, y_test)
 
 
@@ -132,8 +152,18 @@ def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
                 f"{path} is not a readable CIFAR-10 batch ({e}); it is probably truncated. "
                 "Delete the cifar-10-batches-py folder so that it is downloaded again."
             ) from e
+    if not isinstance(d, dict):
+        raise ValueError(f"{path} is not a CIFAR-10 batch (it holds a {type(d).__name__}, not a dict). "
+                         "Delete the cifar-10-batches-py folder so that it is downloaded again.")
     d = {k.decode() if isinstance(k, bytes) else k: v for k, v in d.items()}
-    data = np.asarray(d["data"], dtype=np.uint8)
+    missing = {"data", "labels"} - set(d)
+    if missing:
+        raise ValueError(f"{path} is not a complete CIFAR-10 batch: it lacks {sorted(missing)}. "
+                         "Delete the cifar-10-batches-py folder so that it is downloaded again.")
+    data = np.asarray(d["data"])
+    if data.dtype != np.uint8:
+        raise ValueError(f"{path}: 'data' has dtype {data.dtype}, expected uint8. "
+                         "Delete the cifar-10-batches-py folder so that it is downloaded again.")
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
         raise ValueError(f"{path}: 'data' has shape {data.shape}, expected (N, 3072).")
     x = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
@@ -230,10 +260,9 @@ def load_natural96(data_dir: str | os.PathLike | None = None):
         the validation crops come from whole images that give no training crop.
     """
     path = _find_local_file("natural96.npz", data_dir, "natural96 (96x96 natural-photo crops)")
-    with np.load(path, allow_pickle=False) as d:
-        _require_arrays(d, path, ("x_train", "x_val"), "natural96.npz (uint8, images (N, 96, 96, 3))")
-        x_train = _check_images(d["x_train"], (96, 96, 3), f"{path}: x_train")
-        x_val = _check_images(d["x_val"], (96, 96, 3), f"{path}: x_val")
+    d = _npz_arrays(path, ("x_train", "x_val"), "natural96.npz (uint8, images (N, 96, 96, 3))")
+    x_train = _check_images(d["x_train"], (96, 96, 3), f"{path}: x_train")
+    x_val = _check_images(d["x_val"], (96, 96, 3), f"{path}: x_val")
     return x_train, x_val
 
 
@@ -244,9 +273,8 @@ def load_stl10_subset(data_dir: str | os.PathLike | None = None) -> np.ndarray:
         ``(256, 96, 96, 3)`` uint8 in [0, 255]. Too few to train on: an evaluation set only.
     """
     path = _find_local_file("stl10_subset.npz", data_dir, "STL-10 subset (256 images)")
-    with np.load(path, allow_pickle=False) as d:
-        _require_arrays(d, path, ("x",), "stl10_subset.npz (uint8, images (N, 96, 96, 3))")
-        return _check_images(d["x"], (96, 96, 3), f"{path}: x")
+    x = _npz_arrays(path, ("x",), "stl10_subset.npz (uint8, images (N, 96, 96, 3))")["x"]
+    return _check_images(x, (96, 96, 3), f"{path}: x")
 
 
 SR_TRAIN_FOLDERS = {"T91": "T91", "BSDS300train": "BSDS300_train200", "BSDS500test": "BSDS500_test200"}
@@ -283,15 +311,14 @@ def load_sr_images(split: str = "train", data_dir: str | os.PathLike | None = No
         ``(images, names)``: a list of ``(H, W, 3)`` uint8 arrays of varying sizes (78-508 px a
         side) and their names as in ``natural96`` (``"T91/t1"``, ``"BSDS300train/100075"``, ...).
     """
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     if split not in ("train", "val"):
         raise ValueError(f"split must be 'train' or 'val', got {split!r}.")
     root = sr_train_dir(data_dir)
     path = _find_local_file("natural96.npz", data_dir, "natural96 (its val_source defines the held-out photos)")
-    with np.load(path, allow_pickle=False) as d:
-        _require_arrays(d, path, ("val_source",), "natural96.npz with val_source (names of the held-out photos)")
-        held_out = {str(name) for name in d["val_source"]}
+    val_source = _npz_arrays(path, ("val_source",), "natural96.npz with val_source (names of the held-out photos)")["val_source"]
+    held_out = {str(name) for name in val_source}
     files = []
     for prefix, folder in SR_TRAIN_FOLDERS.items():
         if not (root / folder).is_dir():
@@ -304,8 +331,12 @@ def load_sr_images(split: str = "train", data_dir: str | os.PathLike | None = No
     files = [(name, f) for name, f in files if (name in held_out) == (split == "val")][:limit]
     images = []
     for name, f in files:
-        with Image.open(f) as im:
-            images.append(np.asarray(im.convert("RGB")))
+        try:
+            with Image.open(f) as im:
+                images.append(np.asarray(im.convert("RGB")))
+        except (OSError, UnidentifiedImageError) as e:
+            raise ValueError(f"cannot read the training photo {f} ({e}); it is truncated or damaged. "
+                             "Replace it with a complete copy (see data/README.md).") from None
     return images, [name for name, _ in files]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import re
 import struct
 from pathlib import Path
 
@@ -297,6 +298,53 @@ def test_batch_with_wrong_data_width(tmp_path):
     path.write_bytes(py2_pickle({b"labels": [1, 2], b"data": np.zeros((2, 1024), np.uint8)}))
     with pytest.raises(ValueError, match=r"'data' has shape \(2, 1024\), expected \(N, 3072\)"):
         data._read_cifar_batch(path)
+
+
+@pytest.mark.parametrize("present, lacking", [({b"labels": [1, 2]}, "['data']"), ({}, "['data', 'labels']")])
+def test_batch_without_data_or_labels(tmp_path, present, lacking):
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(py2_pickle({b"batch_label": b"x", **present}))
+    with pytest.raises(ValueError, match=r"data_batch_1 is not a complete CIFAR-10 batch: it lacks " + re.escape(lacking)):
+        data._read_cifar_batch(path)
+
+
+def test_batch_that_is_not_a_dict(tmp_path):
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(py2_pickle([1, 2, 3]))
+    with pytest.raises(ValueError, match="data_batch_1 is not a CIFAR-10 batch \\(it holds a list"):
+        data._read_cifar_batch(path)
+
+
+@pytest.mark.parametrize("labels, match", [
+    ([300, 1], r"labels must be class ids 0-9, got values from 1 to 300"),
+    ([-1, 1], r"labels must be class ids 0-9, got values from -1 to 1"),
+    (np.array([2.7, 1.0]), r"labels must be integers \(class ids 0-9\), got dtype float64"),
+])
+def test_labels_out_of_range_or_not_integers_are_refused(tmp_path, labels, match):
+    """A silent cast would turn 300 into 44, -1 into 255 and 2.7 into 2."""
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(py2_pickle({b"labels": labels, b"data": np.zeros((2, 3072), np.uint8)}))
+    with pytest.raises(ValueError, match=match):
+        data._read_cifar_batch(path)
+    write_npz(tmp_path / "cifar10.npz", n_test=2, y_test=np.asarray(labels))
+    with pytest.raises(ValueError, match=r"cifar10\.npz: y_test: " + match):
+        data.load_cifar10(data_dir=tmp_path, download=False)
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "not a zip", "pickled objects"])
+def test_unreadable_npz_names_the_file(tmp_path, damage):
+    path = tmp_path / "cifar10.npz"
+    write_npz(path)
+    if damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:300])
+    elif damage == "not a zip":
+        path.write_text("x_train,y_train\n1,2\n")
+    else:
+        np.savez(path, x_train=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match=r"cifar10\.npz is not a readable \.npz file .*Replace it with a complete copy"):
+        data.load_cifar10(data_dir=tmp_path, download=False)
 
 
 # --------------------------------------------------------------------------------------

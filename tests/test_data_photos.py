@@ -75,3 +75,11 @@ def test_missing_subfolder_or_held_out_photo(tmp_path):
 def test_bad_split(tmp_path):
     with pytest.raises(ValueError, match="split must be 'train' or 'val'"):
         data.load_sr_images("test", data_dir=tmp_path)
+
+
+def test_truncated_photo_names_the_file(tmp_path):
+    make_folder(tmp_path)
+    photo = tmp_path / "sr_train" / "T91" / "t1.png"
+    photo.write_bytes(photo.read_bytes()[:100])
+    with pytest.raises(ValueError, match=r"cannot read the training photo .*T91/t1\.png .*truncated or damaged"):
+        data.load_sr_images("train", data_dir=tmp_path)

@@ -1,5 +1,13 @@
 """Tests of sr_utils.upscale: tiling without seams, bounded tiles, dtypes and channels, errors, the CLI."""
 
+import re
+import signal
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
 import keras
 import numpy as np
 import pytest
@@ -9,26 +17,10 @@ from PIL import Image
 from sr_utils import models, upscale as U
 
 
-@keras.saving.register_keras_serializable(package="sr_utils_tests")
-class ShapeRecorder(layers.Layer):
-    """Identity layer that records the shape of every batch it sees (eager calls)."""
-
-    seen: list = []
-
-    def call(self, x):
-        if all(d is not None for d in x.shape):  # eager calls only, not the symbolic build
-            ShapeRecorder.seen.append(tuple(int(d) for d in x.shape))
-        return x
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
-
-
 def small_x2_model(seed=0):
     keras.utils.set_random_seed(seed)
     inputs = keras.Input((None, None, 3))
-    x = ShapeRecorder()(inputs)
-    x = layers.Conv2D(8, 3, padding="same", activation="relu")(x)
+    x = layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
     x = layers.Conv2DTranspose(8, 3, strides=2, padding="same", activation="relu")(x)
     outputs = layers.Conv2D(3, 3, padding="same", activation="sigmoid")(x)
     return keras.Model(inputs, outputs)
@@ -49,16 +41,20 @@ def test_tiled_output_equals_untiled_output(build):
     np.testing.assert_allclose(tiled, whole, atol=1e-5)
 
 
-def test_tiles_and_batches_bound_what_the_model_sees():
+def test_tiles_and_batches_bound_what_the_model_sees(monkeypatch):
     model = small_x2_model()
     margin = U.receptive_margin(model)
     assert margin == 3  # three 3x3 convolutions
-    ShapeRecorder.seen.clear()
+    seen = []
+    predictor = U._predictor(model)
+    monkeypatch.setattr(U, "_predictor", lambda m: lambda x: (seen.append(x.shape), predictor(x))[1])
     out = U.upscale(image(1000, 1000), model, tile=128, batch_size=2)
     assert out.shape == (2000, 2000, 3) and out.dtype == np.uint8
-    assert ShapeRecorder.seen, "the model was never called"
-    assert max(s[0] for s in ShapeRecorder.seen) <= 2
-    assert max(max(s[1], s[2]) for s in ShapeRecorder.seen) <= 128 + 2 * margin
+    # 8 x 8 tiles of 3 widths (first 131, middle 134, last 107 pixels with margins) in each direction:
+    # 9 groups of equal shape, batched 2 at a time: 1+3+1 + 3+18+3 + 1+3+1 calls
+    assert len(seen) == 34
+    assert max(s[0] for s in seen) == 2
+    assert max(max(s[1], s[2]) for s in seen) == 128 + 2 * margin
 
 
 def test_fixed_size_models_are_made_fully_convolutional_with_the_same_weights():
@@ -103,11 +99,14 @@ def test_scale_is_taken_from_the_model_and_checked():
 
 @pytest.mark.parametrize("bad, kwargs, match", [
     (np.zeros((4, 5, 6, 3), np.uint8), {}, "image must be"),
-    (np.zeros((10, 10, 2), np.uint8), {}, "image must be"),
+    (np.zeros((10, 10, 5), np.uint8), {}, "image must be"),
+    (np.zeros((10, 10, 3), np.int64), {}, "got dtype int64"),
+    (np.full((10, 10, 3), np.nan, np.float32), {}, "NaN or infinite"),
     (np.zeros((3, 40, 3), np.uint8), {}, "at least 4x4"),
     (np.full((10, 10, 3), 2.0, np.float32), {}, r"must lie in \[0, 1\]"),
     (np.zeros((10, 10, 3), np.uint8), {"tile": 4}, "tile must be an integer >= 8"),
-    (np.zeros((10, 10, 3), np.uint8), {"batch_size": 0}, "batch_size must be >= 1"),
+    (np.zeros((10, 10, 3), np.uint8), {"batch_size": 0}, "batch_size must be an integer >= 1"),
+    (np.zeros((10, 10, 3), np.uint8), {"batch_size": 2.5}, "batch_size must be an integer >= 1"),
 ])
 def test_bad_input(bad, kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -154,19 +153,232 @@ def test_cli_refuses_to_overwrite_an_input(tmp_path, saved_model, capsys):
     assert (tmp_path / "c_x2.png").read_bytes() == before
 
 
-def test_cli_errors(tmp_path, saved_model, capsys):
-    (tmp_path / "broken.png").write_bytes(b"not an image")
-    assert U.main([str(tmp_path / "broken.png"), "-o", str(tmp_path / "out"), "--model", str(saved_model)]) == 1
-    assert "cannot read" in capsys.readouterr().err
+def test_cli_argument_errors_stop_before_any_work(tmp_path, saved_model, capsys):
+    Image.fromarray(image(8, 8)).save(tmp_path / "a.png")
+    a = str(tmp_path / "a.png")
+    (tmp_path / "a_file").write_text("x")
+    not_keras = tmp_path / "m.keras"
+    not_keras.write_text("not a zip")
+    cases = [
+        (["--scale", "5"], "no bundled model for scale 5"),
+        (["--model", str(saved_model), "--scale", "3"], "does not match"),
+        (["--model", str(tmp_path / "missing.keras")], "missing.keras does not exist"),
+        (["--model", str(not_keras)], r"m.keras is not a Keras model file \(a .keras zip archive"),
+        (["--model", str(saved_model), "--tile", "4"], "--tile must be an integer >= 8"),
+        (["--model", str(saved_model), "--max-megapixels", "0"], "--max-megapixels must be > 0"),
+    ]
+    for extra, match in cases:
+        with pytest.raises(SystemExit) as e:
+            U.main([a, "-o", str(tmp_path / "out"), *extra])
+        assert e.value.code == 2, extra
+        err = capsys.readouterr().err
+        assert re.search(match, err) and "Traceback" not in err, (extra, err)
+    # -o naming a file, or a folder that cannot be made
+    for out in (tmp_path / "a_file", tmp_path / "a_file" / "sub"):
+        with pytest.raises(SystemExit) as e:
+            U.main([a, "-o", str(out), "--model", str(saved_model)])
+        assert e.value.code == 2
+        assert re.search(r"the output folder \(-o\) \S*a_file is a file|cannot write to the output folder \(-o\) "
+                         r"\S*a_file/sub: Not a directory", capsys.readouterr().err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "a_file", "m.keras", "x2.keras"]
+
+
+def test_cli_refuses_models_that_are_not_rgb_upscalers(tmp_path, capsys):
+    inputs = keras.Input((None, None, 3))
+    gray = layers.Conv2D(1, 3, padding="same")(layers.UpSampling2D(2)(inputs))  # one output channel
+    keras.Model(inputs, gray).save(tmp_path / "gray.keras")
     with pytest.raises(SystemExit) as e:
-        U.main([str(tmp_path / "broken.png"), "-o", str(tmp_path / "out"), "--scale", "5"])
-    assert e.value.code == 2 and "no bundled model for scale 5" in capsys.readouterr().err
+        U.main([str(U.SAMPLE_IMAGE), "-o", str(tmp_path / "out"), "--model", str(tmp_path / "gray.keras")])
+    assert e.value.code == 2
+    assert "gray.keras: for a 16x16 RGB input the model outputs (1, 32, 32, 1)" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="must output one batch of RGB images"):
+        U.upscale(image(8, 8), keras.Model(inputs, gray))
+
+
+def test_one_bad_file_never_stops_the_batch(tmp_path, saved_model, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(image(8, 8)).save(src / "good1.png")
+    (src / "broken.png").write_bytes(b"not an image")
+    Image.fromarray(image(40, 40)).save(src / "huge.png")
+    (src / "folder").mkdir()
+    Image.fromarray(image(8, 8, seed=2)).save(src / "good2.png")
+    names = ["good1.png", "broken.png", "missing.png", "huge.png", "folder", "good2.png"]
+    code = U.main([str(src / n) for n in names] + ["-o", str(tmp_path / "out"), "--model", str(saved_model),
+                                                   "--max-megapixels", "0.001"])
+    assert code == 1
+    out, err = capsys.readouterr()
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 4 and "Traceback" not in err
+    assert re.search(r"broken\.png is not an image file", errors[0])
+    assert re.search(r"missing\.png does not exist", errors[1])
+    assert re.search(r"huge\.png is 40x40 pixels .*--max-megapixels 1", errors[2])
+    assert re.search(r"folder is a folder, not an image file", errors[3])
+    assert "2 of 6 images written" in out and "4 failed" in out
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good1_x2.png", "good2_x2.png"]
+
+
+@pytest.mark.parametrize("names", [("a/p.png", "b/p.png"), ("pic.png", "pic.jpg"), ("Pic.png", "pic.png")])
+def test_inputs_that_would_share_an_output_are_refused(tmp_path, saved_model, capsys, names):
+    for name in names:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        Image.fromarray(image(8, 8)).save(tmp_path / name)
     with pytest.raises(SystemExit) as e:
-        U.main([str(tmp_path / "missing.png"), "-o", str(tmp_path / "out"), "--model", str(saved_model)])
-    assert e.value.code == 2 and "does not exist" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as e:
-        U.main([str(tmp_path / "broken.png"), "-o", str(tmp_path / "out"), "--model", str(saved_model), "--scale", "3"])
-    assert e.value.code == 2 and "does not match" in capsys.readouterr().err
+        U.main([str(tmp_path / n) for n in names] + ["-o", str(tmp_path / "out"), "--model", str(saved_model)])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "would be written to the same output" in err and all(n in err for n in names)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_same_file_named_twice_is_upscaled_once(tmp_path, saved_model, capsys):
+    Image.fromarray(image(8, 8)).save(tmp_path / "a.png")
+    assert U.main([str(tmp_path / "a.png"), str(tmp_path / "." / "a.png"), "-o", str(tmp_path / "out"),
+                   "--model", str(saved_model)]) == 0
+    assert "1 of 1 images written" in capsys.readouterr().out
+
+
+def test_a_temporary_name_cannot_be_an_input(tmp_path, saved_model):
+    """The old temporary name <stem>_x2.tmp.png, given as an input, stays untouched."""
+    Image.fromarray(image(8, 8)).save(tmp_path / "d.png")
+    Image.fromarray(image(8, 8, seed=1)).save(tmp_path / "d_x2.tmp.png")
+    before = {n: (tmp_path / n).read_bytes() for n in ("d.png", "d_x2.tmp.png", "x2.keras")}
+    assert U.main([str(tmp_path / "d.png"), str(tmp_path / "d_x2.tmp.png"), "-o", str(tmp_path), "--model", str(saved_model)]) == 0
+    assert {n: (tmp_path / n).read_bytes() for n in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.png", "d_x2.png", "d_x2.tmp.png", "d_x2.tmp_x2.png", "x2.keras"]
+
+
+def test_existing_outputs_are_skipped_unless_overwrite(tmp_path, saved_model, capsys):
+    Image.fromarray(image(8, 8)).save(tmp_path / "a.png")
+    Image.fromarray(image(8, 8, seed=1)).save(tmp_path / "b.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a_x2.png").write_text("a file the user keeps")
+    assert U.main([str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(out), "--model", str(saved_model)]) == 0
+    std = capsys.readouterr()
+    assert (out / "a_x2.png").read_text() == "a file the user keeps"
+    assert re.search(r"skipped .*a\.png: .*a_x2\.png exists \(--overwrite replaces it\)", std.err)
+    assert "1 of 2 images written" in std.out and "1 skipped" in std.out
+    assert U.main([str(tmp_path / "a.png"), "-o", str(out), "--model", str(saved_model), "--overwrite"]) == 0
+    assert np.asarray(Image.open(out / "a_x2.png")).shape == (16, 16, 3)
+    assert sorted(p.name for p in out.iterdir()) == ["a_x2.png", "b_x2.png"]
+
+
+def test_ctrl_c_while_saving_leaves_no_partial_file(tmp_path, saved_model, capsys, monkeypatch):
+    for name in ("a.png", "b.png", "c.png"):
+        Image.fromarray(image(8, 8)).save(tmp_path / name)
+    real_save = Image.Image.save
+
+    def save_then_interrupt(self, fp, *args, **kwargs):
+        if "b" in str(fp).rsplit("/", 1)[-1][:3]:  # the temporary file of b_x2.png
+            Path(fp).write_bytes(b"\x89PNG half")
+            raise KeyboardInterrupt
+        return real_save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", save_then_interrupt)
+    out = tmp_path / "out"
+    code = U.main([str(tmp_path / n) for n in ("a.png", "b.png", "c.png")] + ["-o", str(out), "--model", str(saved_model)])
+    assert code == 130
+    err = capsys.readouterr().err
+    assert "interrupted: 1 of 3 images written, no partial file left" in err and "Traceback" not in err
+    assert sorted(p.name for p in out.iterdir()) == ["a_x2.png"]
+
+
+def test_sigterm_exits_143_and_leaves_no_partial_file(tmp_path):
+    inputs = keras.Input((None, None, 3))
+    x = layers.Conv2D(16, 3, padding="same", activation="relu")(inputs)
+    model = keras.Model(inputs, layers.Conv2D(3, 3, padding="same")(layers.UpSampling2D(2)(x)))
+    model.save(tmp_path / "m.keras")
+    Image.fromarray(image(8, 8)).save(tmp_path / "small.png")
+    Image.fromarray(image(1500, 1500)).save(tmp_path / "large.png")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "sr_utils.upscale", str(tmp_path / "small.png"), str(tmp_path / "large.png"),
+                             "-o", str(out), "--model", str(tmp_path / "m.keras"), "--tile", "64"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "small_x2.png").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # into the large image
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-2000:]
+    assert "terminated: 1 of 2 images written, no partial file left" in err and "Traceback" not in err
+    assert sorted(p.name for p in out.iterdir()) == ["small_x2.png"]
+
+
+# ---- what the CLI does with each kind of image ---------------------------------------------
+def test_cli_keeps_16_bit_grayscale(tmp_path, saved_model):
+    deep = (np.random.default_rng(0).integers(20000, 60000, (12, 10))).astype(np.uint16)
+    Image.fromarray(deep).save(tmp_path / "g16.png")
+    assert U.main([str(tmp_path / "g16.png"), "-o", str(tmp_path / "out"), "--model", str(saved_model)]) == 0
+    written = Image.open(tmp_path / "out" / "g16_x2.png")
+    assert written.mode.startswith("I")
+    out = np.asarray(written).astype(np.uint16)
+    np.testing.assert_array_equal(out, U.upscale(deep, saved_model))
+    assert (out == 65535).mean() < 0.5 and len(np.unique(out)) > 100  # not clipped to white, not 8-bit steps
+
+
+def test_cli_applies_orientation_and_keeps_transparency_and_profile(tmp_path, saved_model):
+    from PIL import ImageCms
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(image(10, 20)).save(tmp_path / "turned.jpg", exif=exif)
+    pal = Image.new("P", (8, 8), 0)
+    pal.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
+    pal.paste(1, (0, 0, 4, 8))
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    pal.save(tmp_path / "pal.png", transparency=1, icc_profile=profile)
+    assert U.main([str(tmp_path / "turned.jpg"), str(tmp_path / "pal.png"), "-o", str(tmp_path / "out"),
+                   "--model", str(saved_model)]) == 0
+    assert np.asarray(Image.open(tmp_path / "out" / "turned_x2.png")).shape == (40, 20, 3)
+    written = Image.open(tmp_path / "out" / "pal_x2.png")
+    assert written.mode == "RGBA" and written.info.get("icc_profile") == profile
+    rgba = np.asarray(written)
+    assert (rgba[:, :6, 3] == 0).all() and (rgba[:, 10:, 3] == 255).all()  # transparent left half
+
+
+# ---- the Python API --------------------------------------------------------------------------
+def test_upscale_takes_paths_and_pil_images(tmp_path):
+    model = small_x2_model()
+    pal = Image.new("P", (8, 8), 0)
+    pal.putpalette([255, 0, 0] + [0] * 765)  # index 0 is red
+    pal.save(tmp_path / "red.png")
+    from_path = U.upscale(tmp_path / "red.png", model)
+    np.testing.assert_array_equal(from_path, U.upscale(np.full((8, 8, 3), [255, 0, 0], np.uint8), model))
+    np.testing.assert_array_equal(U.upscale(Image.open(tmp_path / "red.png"), model), from_path)
+    with pytest.raises(ValueError, match=r"over the limit of 1e-05 megapixels"):
+        U.upscale(tmp_path / "red.png", model, max_megapixels=1e-5)
+
+
+def test_uint16_and_alpha_are_tiled_exactly():
+    model = small_x2_model()
+    rng = np.random.default_rng(3)
+    deep = rng.integers(0, 65536, (37, 29, 4)).astype(np.uint16)  # RGB + a random alpha
+    whole = U.upscale(deep, model, tile=1000)
+    assert whole.dtype == np.uint16 and whole.shape == (74, 58, 4)
+    # float rounding differs between tile sizes by ~1e-7, which can move a 16-bit value by one step
+    np.testing.assert_allclose(U.upscale(deep, model, tile=8, batch_size=3), whole, rtol=0, atol=1)
+    as_float = U.upscale(deep.astype(np.float64) / 65535, model, tile=8)
+    np.testing.assert_allclose(np.round(as_float * 65535).astype(np.uint16), whole, rtol=0, atol=1)
+    gray_alpha = deep[..., 2:]  # (H, W, 2): gray + alpha
+    two = U.upscale(gray_alpha, model, tile=8)
+    assert two.shape == (74, 58, 2)
+    np.testing.assert_allclose(two[..., 1], whole[..., 3], rtol=0, atol=1)  # the same alpha, however the colour is stored
+
+
+def test_memory_is_the_output_plus_tiles():
+    """Python-side allocations (NumPy reports to tracemalloc) stay within the uint8 output plus a few tiles:
+    no full-size float copy of the image or the result."""
+    model = small_x2_model()
+    x = image(512, 512)
+    U.upscale(x[:16, :16], model, tile=64)  # warm-up: Keras builds its functions once
+    tracemalloc.start()
+    out = U.upscale(x, model, tile=64)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert out.nbytes == 1024 * 1024 * 3
+    assert peak < out.nbytes + 2_000_000, peak  # a float32 copy of the output alone would be 12.6 MB
 
 
 def test_the_bundled_sample_is_the_projects_own_drawing():
