@@ -206,22 +206,62 @@ def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> tuple[np.ndarray, bytes 
 # --------------------------------------------------------------------------------------
 # Writing
 # --------------------------------------------------------------------------------------
+_PNG_COLOUR_TYPE = {1: 0, 2: 4, 3: 2, 4: 6}  # channels -> PNG colour type: gray, gray + alpha, RGB, RGBA
+_PNG_BAND_ROWS = 64  # rows filtered and compressed at a time: memory stays a few MB whatever the image
+
+
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
-def _with_icc_chunk(png: bytes, icc_profile: bytes) -> bytes:
-    """Insert an ``iCCP`` chunk right after ``IHDR`` (8-byte signature + 25-byte IHDR chunk)."""
-    chunk = _png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc_profile))
-    return png[:33] + chunk + png[33:]
+def _paeth_filtered(rows: np.ndarray, above: np.ndarray, bpp: int) -> np.ndarray:
+    """PNG filter type 4 (Paeth) of scanlines ``rows`` ``(n, L)`` uint8, ``above`` the raw scanline
+    over the first one (zeros for the first row of the image); returns ``(n, 1 + L)`` uint8 with
+    the filter-type byte first. Encoding needs only raw neighbours, so it vectorizes."""
+    raw = rows.astype(np.int16)
+    up = np.concatenate([above[None].astype(np.int16), raw[:-1]])
+    left = np.zeros_like(raw)
+    left[:, bpp:] = raw[:, :-bpp]
+    up_left = np.zeros_like(raw)
+    up_left[:, bpp:] = up[:, :-bpp]
+    pa, pb, pc = np.abs(up - up_left), np.abs(left - up_left), np.abs(left + up - 2 * up_left)
+    predictor = np.where((pa <= pb) & (pa <= pc), left, np.where(pb <= pc, up, up_left))
+    out = np.empty((len(rows), rows.shape[1] + 1), np.uint8)
+    out[:, 0] = 4
+    out[:, 1:] = (raw - predictor).astype(np.uint8)  # modulo 256
+    return out
+
+
+def _png_stream(a: np.ndarray, f, icc_profile: bytes | None) -> None:
+    """Write ``a`` (``(H, W)`` or ``(H, W, C)``, uint8 or uint16) to the binary file ``f`` as PNG, a
+    band of rows at a time (Pillow would first copy an RGB image into 4 bytes per pixel)."""
+    height, width = a.shape[:2]
+    channels = 1 if a.ndim == 2 else a.shape[2]
+    depth = 8 * a.dtype.itemsize
+    f.write(b"\x89PNG\r\n\x1a\n")
+    f.write(_png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, _PNG_COLOUR_TYPE[channels], 0, 0, 0)))
+    if icc_profile:
+        f.write(_png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc_profile)))
+    bpp = channels * a.dtype.itemsize
+    above = np.zeros(width * bpp, np.uint8)
+    compressor = zlib.compressobj(6)
+    for y0 in range(0, height, _PNG_BAND_ROWS):
+        rows = a[y0:y0 + _PNG_BAND_ROWS].astype(">u2" if depth == 16 else np.uint8).view(np.uint8).reshape(-1, width * bpp)
+        data = compressor.compress(_paeth_filtered(rows, above, bpp).tobytes())
+        above = rows[-1].copy()
+        if data:
+            f.write(_png_chunk(b"IDAT", data))
+    f.write(_png_chunk(b"IDAT", compressor.flush()))
+    f.write(_png_chunk(b"IEND", b""))
 
 
 def write_png(pixels, path: str | os.PathLike, *, icc_profile: bytes | None = None, overwrite: bool = True) -> Path:
-    """Write an image as PNG, atomically (see ``files.atomic_write``).
+    """Write an image as PNG, atomically (see ``files.atomic_write``), a band of rows at a time:
+    memory beyond ``pixels`` stays a few MB however large the image.
 
     Args:
         pixels: ``(H, W)``, ``(H, W, 1)``, ``(H, W, 2)`` (gray + alpha), ``(H, W, 3)`` or
-            ``(H, W, 4)``; ``uint8`` or ``uint16`` (written as a 16-bit PNG).
+            ``(H, W, 4)``; ``uint8``, or ``uint16`` (written as a 16-bit PNG).
         path: the file to write (the format is PNG whatever the suffix).
         icc_profile: an ICC profile to embed, or None.
         overwrite: False leaves an existing file alone and raises FileExistsError.
@@ -232,13 +272,10 @@ def write_png(pixels, path: str | os.PathLike, *, icc_profile: bytes | None = No
     a = np.asarray(pixels)
     if a.ndim == 3 and a.shape[-1] == 1:
         a = a[..., 0]
-    if a.dtype not in (np.uint8, np.uint16) or not (a.ndim == 2 or (a.ndim == 3 and a.shape[-1] in (2, 3, 4))):
+    if a.dtype not in (np.uint8, np.uint16) or not (a.ndim == 2 or (a.ndim == 3 and a.shape[-1] in (2, 3, 4))) \
+            or 0 in a.shape:
         raise ValueError(f"pixels must be uint8 or uint16 of shape (H, W) or (H, W, 2 | 3 | 4), got {a.dtype} {a.shape}.")
     path = Path(path)
-    with atomic_write(path, overwrite=overwrite) as tmp:
-        if a.dtype == np.uint8 or a.ndim == 2:  # Pillow writes these (uint16 grayscale as mode I;16)
-            Image.fromarray(a).save(tmp, format="PNG", icc_profile=icc_profile)
-        else:  # Pillow has no 16-bit colour mode
-            png = tf.io.encode_png(a).numpy()
-            tmp.write_bytes(_with_icc_chunk(png, icc_profile) if icc_profile else png)
+    with atomic_write(path, overwrite=overwrite) as tmp, open(tmp, "wb") as f:
+        _png_stream(a, f, icc_profile)
     return path

@@ -267,15 +267,17 @@ def test_existing_outputs_are_skipped_unless_overwrite(tmp_path, saved_model, ca
 def test_ctrl_c_while_saving_leaves_no_partial_file(tmp_path, saved_model, capsys, monkeypatch):
     for name in ("a.png", "b.png", "c.png"):
         Image.fromarray(image(8, 8)).save(tmp_path / name)
-    real_save = Image.Image.save
+    from sr_utils import image_files
 
-    def save_then_interrupt(self, fp, *args, **kwargs):
-        if "b" in str(fp).rsplit("/", 1)[-1][:3]:  # the temporary file of b_x2.png
-            Path(fp).write_bytes(b"\x89PNG half")
+    real_stream = image_files._png_stream
+
+    def write_half_then_interrupt(a, f, icc_profile):
+        if Path(f.name).name.startswith(".b_x2."):  # the temporary file of b_x2.png
+            f.write(b"\x89PNG half")
             raise KeyboardInterrupt
-        return real_save(self, fp, *args, **kwargs)
+        return real_stream(a, f, icc_profile)
 
-    monkeypatch.setattr(Image.Image, "save", save_then_interrupt)
+    monkeypatch.setattr(image_files, "_png_stream", write_half_then_interrupt)
     out = tmp_path / "out"
     code = U.main([str(tmp_path / n) for n in ("a.png", "b.png", "c.png")] + ["-o", str(out), "--model", str(saved_model)])
     assert code == 130
