@@ -19,6 +19,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 from keras import layers
 
 
@@ -175,16 +176,38 @@ def synthetic_photo(height: int, width: int, seed: int = 0) -> np.ndarray:
     return out
 
 
-def _child_peak_rss_mb(command: list[str]) -> tuple[float, float, int]:
-    """Run ``command``; return (its peak resident memory in MB, wall seconds, exit code)."""
+# Runs a module as __main__ and reports the process's own peak memory. On Linux this is VmHWM, which
+# belongs to the process's memory map after exec; ru_maxrss is not used there, since it also counts
+# the parent's memory as it was when the child was forked.
+_PEAK_WRAPPER = """
+import runpy, sys
+module, sys.argv = sys.argv[1], sys.argv[1:]
+try:
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+finally:
+    try:
+        kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    except OSError:
+        import resource
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // (1024 if sys.platform == "darwin" else 1)
+    print(f"peak-rss-kb={kb}", file=sys.stderr)
+"""
+
+
+def peak_rss_mb(module: str, args: list[str], env: dict | None = None) -> tuple[float, float, int]:
+    """Run ``python -m module *args`` in a fresh process.
+
+    Returns:
+        ``(peak resident memory of that process in MB (1e6 bytes), wall seconds, exit code)``.
+    """
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run([sys.executable, "-c", _PEAK_WRAPPER, module, *args], env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    proc.stderr.close()
-    unit = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
-    return usage.ru_maxrss * unit / 1e6, seconds, proc.returncode
+    marks = [line for line in proc.stderr.splitlines() if line.startswith("peak-rss-kb=")]
+    if not marks:
+        raise RuntimeError(f"python -m {module} reported no peak memory (exit code {proc.returncode}): {proc.stderr[-2000:]}")
+    return int(marks[-1].split("=")[1]) * 1024 / 1e6, seconds, proc.returncode
 
 
 def upscale_peak_memory(output_megapixels=(1, 4, 16, 64), scale: int = 2, tile: int = 256,
@@ -213,11 +236,10 @@ def upscale_peak_memory(output_megapixels=(1, 4, 16, 64), scale: int = 2, tile: 
         for height, width in sizes:
             src = Path(tmp) / f"photo_{width}x{height}.jpg"
             Image.fromarray(synthetic_photo(height, width)).save(src, quality=90)
-            command = [sys.executable, "-m", "sr_utils.upscale", str(src), "-o", str(Path(tmp) / "out"),
-                       "--scale", str(scale), "--tile", str(tile), "--overwrite"]
-            peak, seconds, code = _child_peak_rss_mb(command)
+            args = [str(src), "-o", str(Path(tmp) / "out"), "--scale", str(scale), "--tile", str(tile), "--overwrite"]
+            peak, seconds, code = peak_rss_mb("sr_utils.upscale", args)
             if code != 0:
-                raise RuntimeError(f"{' '.join(command)} failed with exit code {code}.")
+                raise RuntimeError(f"python -m sr_utils.upscale {' '.join(args)} failed with exit code {code}.")
             (Path(tmp) / "out" / f"{src.stem}_x{scale}.png").unlink()
             src.unlink()
             out_pixels = height * width * scale ** 2
@@ -226,12 +248,22 @@ def upscale_peak_memory(output_megapixels=(1, 4, 16, 64), scale: int = 2, tile: 
     return rows
 
 
-def _print_upscale_memory(scale: int, tile: int) -> None:
-    print(f"Peak memory (RSS) of python -m sr_utils.upscale --scale {scale} --tile {tile}, one fresh process per image:")
-    print(f"{'input':>11s} {'output MP':>9s} {'output MB':>9s} {'peak MB':>8s} {'peak - output':>13s} {'seconds':>8s}")
-    for r in upscale_peak_memory(scale=scale, tile=tile):
-        print(f"{r['input']:>11s} {r['output_mp']:9.2f} {r['output_mb']:9.0f} {r['peak_mb']:8.0f} "
-              f"{r['peak_mb'] - r['output_mb']:13.0f} {r['seconds']:8.1f}")
+UPSCALE_MEMORY_START = "<!-- upscale-memory:start -->"
+UPSCALE_MEMORY_END = "<!-- upscale-memory:end -->"
+
+
+def upscale_memory_table(rows: list[dict], scale: int, tile: int) -> str:
+    """The rows of ``upscale_peak_memory`` as a Markdown table, with the machine it ran on."""
+    import platform
+
+    lines = ["| input | output megapixels | output as uint8, MB | peak memory, MB | peak less output, MB | seconds |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['input']} | {r['output_mp']:.2f} | {r['output_mb']:.0f} | {r['peak_mb']:.0f} | "
+                     f"{r['peak_mb'] - r['output_mb']:.0f} | {r['seconds']:.1f} |")
+    return ("\n".join(lines) + f"\n\n`--scale {scale} --tile {tile}`, the bundled model, peak resident memory of each "
+            f"process (MB = 10^6 bytes), measured on {platform.system()} with {os.cpu_count()} CPU cores "
+            f"(Python {platform.python_version()}, TensorFlow {tf.__version__}).\n")
 
 
 def main(argv=None) -> None:
@@ -242,9 +274,17 @@ def main(argv=None) -> None:
                         help="peak memory of the upscaling command line at 1, 4, 16, 64 and 96 output megapixels")
     parser.add_argument("--scale", type=int, default=2, help="with --upscale-memory: the bundled model's scale")
     parser.add_argument("--tile", type=int, default=256, help="with --upscale-memory: the tile size")
+    parser.add_argument("--readme", type=Path, default=None,
+                        help=f"with --upscale-memory: also write the table into this README, between {UPSCALE_MEMORY_START} "
+                             f"and {UPSCALE_MEMORY_END}")
     args = parser.parse_args(argv)
     if args.upscale_memory:
-        _print_upscale_memory(args.scale, args.tile)
+        table = upscale_memory_table(upscale_peak_memory(scale=args.scale, tile=args.tile), args.scale, args.tile)
+        print(table)
+        if args.readme is not None:
+            from .reporting import replace_block
+
+            replace_block(args.readme, UPSCALE_MEMORY_START, UPSCALE_MEMORY_END, table)
         return
     from .models import build_cifar10_x2
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import atomic_write
+
 README_START = "<!-- results:start -->"
 README_END = "<!-- results:end -->"
 
@@ -133,24 +135,36 @@ def readme_block(metrics: dict) -> str:
     return block
 
 
+def replace_block(path: str | os.PathLike, start: str, end: str, content: str) -> bool:
+    """Replace what stands between the markers ``start`` and ``end`` in the text file ``path``
+    with ``content`` (atomically; the markers stay).
+
+    Returns:
+        True when the file changed.
+
+    Raises:
+        ValueError: the file lacks one of the markers.
+    """
+    path = Path(path)
+    text = path.read_text()
+    if start not in text or end not in text:
+        raise ValueError(f"{path} has no {start} ... {end} block to fill.")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{start}\n{content}{end}{tail}"
+    if new != text:
+        with atomic_write(path) as tmp:
+            tmp.write_text(new)
+    return new != text
+
+
 def update_readme(readme: str | os.PathLike, metrics: dict) -> bool:
     """Replace the README's results block with ``readme_block(metrics)``.
 
     Returns:
         True when the README changed.
     """
-    readme = Path(readme)
-    text = readme.read_text()
-    if README_START not in text or README_END not in text:
-        raise ValueError(f"{readme} has no {README_START} ... {README_END} block to fill.")
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    new = f"{head}{README_START}\n{readme_block(metrics)}{README_END}{tail}"
-    if new != text:
-        tmp = readme.with_name(readme.name + ".tmp")
-        tmp.write_text(new)
-        os.replace(tmp, readme)
-    return new != text
+    return replace_block(readme, README_START, README_END, readme_block(metrics))
 
 
 def model_card(metrics: dict, model_file: str) -> str:

@@ -1,5 +1,8 @@
 """Tests of sr_utils.benchmark (MAC counting, timing) and sr_utils.metrics.benchmark (the SR benchmark protocol)."""
 
+import os
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -122,3 +125,38 @@ def test_benchmark_errors():
         metrics.benchmark([img], 2, upscaler=42)
     with pytest.raises(ValueError, match="method must be one of"):
         metrics.benchmark([img], 2, upscaler="cubic-spline")
+
+
+# ---- peak memory of the upscaling command --------------------------------------------------
+def test_synthetic_photo_is_photo_like_and_seeded():
+    photo = benchmark.synthetic_photo(300, 450)
+    assert photo.shape == (300, 450, 3) and photo.dtype == np.uint8
+    assert 20 < photo.std() < 100 and photo.min() < 30 and photo.max() > 225
+    np.testing.assert_array_equal(photo, benchmark.synthetic_photo(300, 450))
+    assert not np.array_equal(photo, benchmark.synthetic_photo(300, 450, seed=1))
+
+
+def test_peak_memory_is_the_childs_own(tmp_path):
+    """The parent (this test process, with TensorFlow loaded) is far larger than the child: the
+    child's figure must not include it."""
+    (tmp_path / "alloc.py").write_text("import sys\nimport numpy as np\n"
+                                        "a = np.ones(int(sys.argv[1]) * 1_000_000 // 8)\nsys.exit(int(a.sum() > 0) * 3)\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    small, _, code_small = benchmark.peak_rss_mb("alloc", ["0"], env=env)
+    big, _, code_big = benchmark.peak_rss_mb("alloc", ["200"], env=env)
+    assert code_small == 0 and code_big == 3
+    assert small < 100 and 195 < big - small < 215, (small, big)
+    (tmp_path / "vanish.py").write_text("import os\nos._exit(5)\n")  # exits without running finally blocks
+    with pytest.raises(RuntimeError, match=r"python -m vanish reported no peak memory \(exit code 5\)"):
+        benchmark.peak_rss_mb("vanish", [], env=env)
+
+
+def test_upscale_memory_table():
+    rows = [{"input": "16x16", "output_mp": 0.001024, "peak_mb": 669.2, "output_mb": 0.003, "seconds": 3.4},
+            {"input": "6000x4000", "output_mp": 96.0, "peak_mb": 1234.6, "output_mb": 288.0, "seconds": 101.25}]
+    table = benchmark.upscale_memory_table(rows, scale=2, tile=256)
+    lines = table.splitlines()
+    assert lines[0].startswith("| input | output megapixels |")
+    assert lines[2] == "| 16x16 | 0.00 | 0 | 669 | 669 | 3.4 |"
+    assert lines[3] == "| 6000x4000 | 96.00 | 288 | 1235 | 947 | 101.2 |"
+    assert "`--scale 2 --tile 256`" in table
