@@ -8,6 +8,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .files import atomic_write
 from .images import to_float
 
 
@@ -19,10 +20,8 @@ def save_figure(fig, path: str | os.PathLike | None, dpi: int = 110) -> None:
     path = Path(path)
     if path.suffix != ".png":
         raise ValueError(f"figures are saved as PNG; the path must end in .png, got {str(path)!r}.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png", metadata={"Software": None})
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png", metadata={"Software": None})
 
 
 def _finish(fig, path, title: str = "", ax=None):

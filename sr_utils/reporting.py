@@ -42,10 +42,8 @@ def environment() -> dict:
 def write_json(obj: dict, path: str | os.PathLike) -> Path:
     """Write ``obj`` as indented JSON via a temporary file and a rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
     return path
 
 
@@ -251,9 +249,8 @@ def write_model_cards(metrics: dict, model_dir: str | os.PathLike) -> list[Path]
     paths = []
     for model_file in metrics["models"]:
         path = Path(model_dir) / (Path(model_file).stem + ".md")
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(model_card(metrics, model_file))
-        os.replace(tmp, path)
+        with atomic_write(path) as tmp:
+            tmp.write_text(model_card(metrics, model_file))
         paths.append(path)
     return paths
 

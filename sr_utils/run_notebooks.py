@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from .files import atomic_write
 from .training import PROFILE_ENV, repo_root
 
 
@@ -76,9 +77,8 @@ def run(path: Path, profile: str, timeout: int | None = None) -> float:
             os.environ[PROFILE_ENV] = old
     if profile == "full":
         clean(nb)
-        tmp = path.with_name(path.stem + ".tmp.ipynb")
-        nbformat.write(nb, tmp)
-        os.replace(tmp, path)
+        with atomic_write(path) as tmp:
+            nbformat.write(nb, tmp)
     return time.time() - start
 
 

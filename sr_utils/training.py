@@ -11,6 +11,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from .files import atomic_write
+
 PROFILE_ENV = "SR_PROFILE"
 
 
@@ -92,14 +94,8 @@ def save_model_atomic(model: keras.Model, path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"model path must end in .keras, got {str(path)!r}.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.keras")
-    try:
+    with atomic_write(path) as tmp:  # makes the folder
         model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 
@@ -137,9 +133,8 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         if value < self.best:
             self.best = float(value)
             save_model_atomic(self.model, self.path)
-            tmp = self.state_path.with_name(self.state_path.name + ".tmp")
-            tmp.write_text(json.dumps({"monitor": self.monitor, "best": self.best, "epoch": epoch + 1}))
-            os.replace(tmp, self.state_path)
+            with atomic_write(self.state_path) as tmp:
+                tmp.write_text(json.dumps({"monitor": self.monitor, "best": self.best, "epoch": epoch + 1}))
 
 
 def original_callbacks(checkpoint_path: str | os.PathLike, backup_dir: str | os.PathLike | None = None,

@@ -37,7 +37,7 @@ from keras import layers
 from .degradation import interpolate
 from .files import check_writable_folder
 from .image_files import DEFAULT_MAX_MEGAPIXELS, image_array, read_image, write_png
-from .images import check_int
+from .images import check_int, to_uint8
 from .training import repo_root
 
 # scale -> file in model/: the models for real photos (notebook 06: natural-photo patches, benchmark degradation)
@@ -178,9 +178,9 @@ def _to_unit(pixels: np.ndarray) -> np.ndarray:
 
 def _from_unit(values: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """float values, clipped to [0, 1], in ``dtype`` (integers rounded, as the field does)."""
-    values = np.clip(values, 0.0, 1.0)
     if dtype == np.uint8:
-        return np.round(values * 255).astype(np.uint8)
+        return to_uint8(values)
+    values = np.clip(values, 0.0, 1.0)
     if dtype == np.uint16:
         return np.round(values * 65535).astype(np.uint16)
     return values.astype(dtype)
@@ -404,11 +404,14 @@ def _run(parser: argparse.ArgumentParser, args, done: dict) -> int:
     except (ValueError, FileNotFoundError) as e:
         parser.exit(2, f"error: {e}\n")
 
+    def skip(src: Path, dst: Path) -> None:
+        done["skipped"] += 1
+        tqdm.write(f"skipped {src}: {dst} exists (--overwrite replaces it)", file=sys.stderr)
+
     done["total"] = len(pairs)
     for src, dst in tqdm(pairs, desc="upscaling", unit="image"):
         if not args.overwrite and os.path.lexists(dst):
-            done["skipped"] += 1
-            tqdm.write(f"skipped {src}: {dst} exists (--overwrite replaces it)", file=sys.stderr)
+            skip(src, dst)
             continue
         try:
             picture = read_image(src, max_megapixels=args.max_megapixels)
@@ -416,8 +419,7 @@ def _run(parser: argparse.ArgumentParser, args, done: dict) -> int:
             write_png(big, dst, icc_profile=picture.icc_profile, overwrite=args.overwrite)
             done["written"] += 1
         except FileExistsError:  # appeared while this image was being upscaled
-            done["skipped"] += 1
-            tqdm.write(f"skipped {src}: {dst} exists (--overwrite replaces it)", file=sys.stderr)
+            skip(src, dst)
         except Exception as e:  # one bad file never stops the batch (MemoryError included)
             done["failed"] += 1
             tqdm.write(_failure(src, e), file=sys.stderr)
