@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from . import saving
 from .files import atomic_write
 
 PROFILE_ENV = "SR_PROFILE"
@@ -90,13 +91,9 @@ def set_seed(seed: int = 42) -> None:
 
 def save_model_atomic(model: keras.Model, path: str | os.PathLike) -> Path:
     """Save a model to ``path`` (must end in ``.keras``) via a temporary file and a rename, so an
-    interrupted save never leaves a broken or half-written model at ``path``."""
-    path = Path(path)
-    if path.suffix != ".keras":
-        raise ValueError(f"model path must end in .keras, got {str(path)!r}.")
-    with atomic_write(path) as tmp:  # makes the folder
-        model.save(tmp)
-    return path
+    interrupted save never leaves a broken or half-written model at ``path``. The file opens in
+    every Keras from ``saving.OLDEST_KERAS`` on (see ``saving.save_model``)."""
+    return saving.save_model(model, path)
 
 
 class BestModelCheckpoint(keras.callbacks.Callback):
