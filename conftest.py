@@ -1,11 +1,18 @@
 """Shared pytest set-up for the unit tests and for the notebooks run with ``pytest --nbmake``.
 
 Notebooks under the test suite use the quick profile (``sr_utils.training.get_profile``) and
-never download: a notebook whose data has no local copy (``$SR_DATA_DIR`` or the Keras cache)
+never download (``SR_OFFLINE=1``, set here): a notebook whose data has no local copy (``$SR_DATA_DIR`` or the Keras cache)
 is skipped with the reason, instead of starting a download or failing.
 """
 
+import os
+
 import pytest
+
+# No test and no notebook run under pytest downloads anything: sr_utils.downloads refuses every
+# URL off this machine while SR_OFFLINE is 1 (notebook kernels inherit it). Download tests use a
+# server on 127.0.0.1.
+os.environ["SR_OFFLINE"] = "1"
 
 # notebook name prefix -> (what it needs, a loader that raises FileNotFoundError without a local copy)
 _NOTEBOOK_DATA = {
@@ -15,7 +22,7 @@ _NOTEBOOK_DATA = {
     "03_": ("CIFAR-10", lambda data: data.load_cifar10(download=False)),
     "04_": ("CIFAR-10", lambda data: data.load_cifar10(download=False)),
     "05_": ("natural96 or STL-10", lambda data: data.load_study96("auto", download=False)),
-    "06_": ("sr_train photos", lambda data: data.load_sr_images("val", limit=1)),
+    "06_": ("sr_train photos", lambda data: data.load_sr_images("val", limit=1, download=False)),
 }
 
 

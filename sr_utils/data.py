@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import downloads
+
 DATA_DIR_ENV = "SR_DATA_DIR"
 
 CIFAR10_LABELS = (
@@ -110,12 +112,25 @@ def _npz_arrays(path: Path, names: tuple[str, ...], what: str) -> dict[str, np.n
 
 
 def _load_cifar10_npz(path: Path):
+    """``((x_train, y_train), (x_test, y_test)), (train_index, test_index)`` from a CIFAR-10 .npz;
+    the indexes (positions in the official order) are None when the file has none and is not
+    the whole dataset."""
     d = _npz_arrays(path, ("x_train", "y_train", "x_test", "y_test"), "a CIFAR-10 .npz (uint8, images (N, 32, 32, 3))")
     x_train = _check_images(d["x_train"], (32, 32, 3), f"{path}: x_train")
     x_test = _check_images(d["x_test"], (32, 32, 3), f"{path}: x_test")
     y_train = _labels(d["y_train"], len(x_train), f"{path}: y_train")
     y_test = _labels(d["y_test"], len(x_test), f"{path}: y_test")
-    return (x_train, y_train), (x_test, y_test)
+    with np.load(path, allow_pickle=False) as f:
+        index = []
+        for name, n, total in (("train_index", len(x_train), CIFAR10_SIZES[0]), ("test_index", len(x_test), CIFAR10_SIZES[1])):
+            if name in f.files:
+                idx = np.asarray(f[name]).astype(np.int64).ravel()
+                if len(idx) != n or (n and (idx.min() < 0 or idx.max() >= total)):
+                    raise ValueError(f"{path}: {name} must hold {n} positions in 0..{total - 1}, one per image.")
+                index.append(idx)
+            else:
+                index.append(np.arange(n) if n == total else None)
+    return ((x_train, y_train), (x_test, y_test)), tuple(index)
 
 
 class _RefusedPickle(pickle.UnpicklingError):
@@ -174,7 +189,52 @@ def _load_cifar10_batches(folder: Path):
     parts = [_read_cifar_batch(folder / f"data_batch_{i}") for i in range(1, 6)]
     x_train = np.concatenate([p[0] for p in parts])
     y_train = np.concatenate([p[1] for p in parts])
-    return (x_train, y_train), _read_cifar_batch(folder / "test_batch")
+    test = _read_cifar_batch(folder / "test_batch")
+    train_index = np.concatenate([b * 10000 + np.arange(len(p[0])) for b, p in enumerate(parts)])
+    return ((x_train, y_train), test), (train_index, np.arange(len(test[0])))
+
+
+# The CIFAR-10 images the committed models saw (the real, partial copy on the build machine; see
+# data/README.md), as [start, stop) ranges of positions in the official order: images 0-1101 of
+# data_batch_1 and 0-1016 of data_batch_2 ... data_batch_5; images 0-1016 of test_batch.
+CIFAR10_SIZES = (50_000, 10_000)
+CIFAR10_COMMITTED_RANGES = {
+    "train": ((0, 1102), (10000, 11017), (20000, 21017), (30000, 31017), (40000, 41017)),
+    "test": ((0, 1017),),
+}
+CIFAR10_SUBSETS = ("all", "committed")
+
+
+def cifar10_committed_index() -> tuple[np.ndarray, np.ndarray]:
+    """Positions in the official CIFAR-10 order of the 5,170 training and 1,017 test images the
+    committed models saw: ``(train_index, test_index)``, int64, ascending."""
+    return tuple(np.concatenate([np.arange(a, b) for a, b in CIFAR10_COMMITTED_RANGES[split]])
+                 for split in ("train", "test"))
+
+
+def _select(x, y, have, want, split: str, where: str):
+    if have is None:
+        raise ValueError(f"{where} does not say which official CIFAR-10 images it holds (no {split}_index) "
+                         "and is not the whole dataset, so subset='committed' cannot pick them; use subset='all'.")
+    position = {int(p): i for i, p in enumerate(have)}
+    missing = [int(p) for p in want if int(p) not in position]
+    if missing:
+        raise ValueError(f"{where} lacks {len(missing):,} of the {len(want):,} {split} images of the committed "
+                         f"subset (e.g. official position {missing[0]}); use subset='all', or the full dataset.")
+    rows = np.array([position[int(p)] for p in want])
+    return x[rows], y[rows]
+
+
+def cifar10_note(n_train: int, n_test: int, subset: str = "all") -> str:
+    """One line saying how the loaded CIFAR-10 relates to the committed results, for the
+    notebooks to print beside their numbers."""
+    committed = tuple(len(i) for i in cifar10_committed_index())
+    if (n_train, n_test) == committed:
+        return (f"CIFAR-10: {n_train:,} training and {n_test:,} test images, exactly those behind the committed "
+                f"results (subset={subset!r}): the numbers are comparable with them.")
+    return (f"CIFAR-10: {n_train:,} training and {n_test:,} test images. The committed results used "
+            f"{committed[0]:,} and {committed[1]:,} (the partial copy of the build machine), so numbers here differ "
+            "from them; load_cifar10(subset='committed') reproduces that subset exactly.")
 
 
 def cifar10_cache_candidates() -> list[Path]:
@@ -186,12 +246,20 @@ def cifar10_cache_candidates() -> list[Path]:
     ]
 
 
-def load_cifar10(data_dir: str | os.PathLike | None = None, download: bool = True):
+def load_cifar10(data_dir: str | os.PathLike | None = None, download: bool = True, subset: str = "all"):
     """Load CIFAR-10 in the Keras layout, from a local copy, the Keras cache or a download.
 
     Lookup order: ``<data_dir or $SR_DATA_DIR>/cifar10.npz`` (arrays ``x_train, y_train,
-    x_test, y_test``), then the Keras cache's extracted ``cifar-10-batches-py`` folder, then
+    x_test, y_test``, optionally ``train_index, test_index``: positions in the official order),
+    then the Keras cache's extracted ``cifar-10-batches-py`` folder, then
     ``keras.datasets.cifar10.load_data()`` (a 163 MB download) unless ``download=False``.
+
+    Args:
+        data_dir: folder holding ``cifar10.npz`` (default ``$SR_DATA_DIR``).
+        download: allow the download.
+        subset: ``"all"`` (every image found: 50,000 / 10,000 for the real dataset) or
+            ``"committed"`` (exactly the 5,170 / 1,017 images behind the committed results,
+            ``cifar10_committed_index``, in the official order).
 
     Returns:
         ``(x_train, y_train), (x_test, y_test)``: images ``(N, 32, 32, 3)`` uint8 in [0, 255],
@@ -199,8 +267,21 @@ def load_cifar10(data_dir: str | os.PathLike | None = None, download: bool = Tru
 
     Raises:
         FileNotFoundError: no source worked; the message lists what was tried and the fix.
-        ValueError: a file was found but is not in the expected format.
+        ValueError: a file was found but is not in the expected format, or it lacks images of
+            the committed subset.
     """
+    if subset not in CIFAR10_SUBSETS:
+        raise ValueError(f"subset must be one of {CIFAR10_SUBSETS}, got {subset!r}.")
+    loaded, where = _find_cifar10(data_dir, download)
+    (arrays, index) = loaded
+    if subset == "all":
+        return arrays
+    want = cifar10_committed_index()
+    return tuple(_select(x, y, have, w, split, where)
+                 for (x, y), have, w, split in zip(arrays, index, want, ("train", "test")))
+
+
+def _find_cifar10(data_dir, download: bool):
     tried = []
     folder = local_data_dir(data_dir)
     if folder is None:
@@ -208,18 +289,21 @@ def load_cifar10(data_dir: str | os.PathLike | None = None, download: bool = Tru
     else:
         path = folder / "cifar10.npz"
         if path.is_file():
-            return _load_cifar10_npz(path)
+            return _load_cifar10_npz(path), str(path)
         tried.append(f"local copy: {path} does not exist")
     for candidate in cifar10_cache_candidates():
         if (candidate / "data_batch_1").is_file():
-            return _load_cifar10_batches(candidate)
+            return _load_cifar10_batches(candidate), str(candidate)
         tried.append(f"Keras cache: {candidate} has no data_batch_1")
-    if download:
+    if download and downloads.offline():
+        tried.append(f"download: skipped ({downloads.OFFLINE_ENV}=1, as under the test suite)")
+    elif download:
         try:
             import keras
 
             (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
-            return (x_train, y_train.astype(np.uint8)), (x_test, y_test.astype(np.uint8))
+            arrays = (x_train, y_train.astype(np.uint8)), (x_test, y_test.astype(np.uint8))
+            return (arrays, (np.arange(len(x_train)), np.arange(len(x_test)))), "the CIFAR-10 download"
         except Exception as e:  # network, disk or checksum errors all end here
             tried.append(f"download: keras.datasets.cifar10.load_data() failed: {type(e).__name__}: {e}")
     else:
@@ -250,16 +334,28 @@ def _find_local_file(filename: str, data_dir, what: str) -> Path:
     )
 
 
-def load_natural96(data_dir: str | os.PathLike | None = None):
+def load_natural96(data_dir: str | os.PathLike | None = None, download: bool = True):
     """Load the 96x96 natural-photo crops (T91 + BSDS), the project's stand-in for STL-10.
 
-    Looks for ``natural96.npz`` in ``data_dir`` / ``$SR_DATA_DIR``, then the Keras cache.
+    Looks for ``natural96.npz`` in ``data_dir`` / ``$SR_DATA_DIR``, then the Keras cache; else
+    rebuilds it into the Keras cache from the ``sr_train/`` photos and the committed crop index
+    (``photo_sets.rebuild_natural96``; the photos are downloaded, 39 MB, unless ``download=False``).
+    The rebuilt crops equal the original file's byte for byte.
 
     Returns:
         ``(x_train, x_val)``: ``(2523, 96, 96, 3)`` and ``(272, 96, 96, 3)`` uint8 in [0, 255];
         the validation crops come from whole images that give no training crop.
     """
-    path = _find_local_file("natural96.npz", data_dir, "natural96 (96x96 natural-photo crops)")
+    what = "natural96 (96x96 natural-photo crops)"
+    try:
+        path = _find_local_file("natural96.npz", data_dir, what)
+    except FileNotFoundError as missing:
+        from . import photo_sets
+
+        try:
+            path = photo_sets.rebuild_natural96(data_dir, download=download)
+        except FileNotFoundError as no_photos:
+            raise FileNotFoundError(f"{missing}\nIt can be rebuilt from the sr_train/ photos, but: {no_photos}") from None
     d = _npz_arrays(path, ("x_train", "x_val"), "natural96.npz (uint8, images (N, 96, 96, 3))")
     x_train = _check_images(d["x_train"], (96, 96, 3), f"{path}: x_train")
     x_val = _check_images(d["x_val"], (96, 96, 3), f"{path}: x_val")
@@ -281,44 +377,40 @@ SR_TRAIN_FOLDERS = {"T91": "T91", "BSDS300train": "BSDS300_train200", "BSDS500te
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
-def sr_train_dir(data_dir: str | os.PathLike | None = None) -> Path:
+def sr_train_dir(data_dir: str | os.PathLike | None = None, download: bool = False) -> Path:
     """The ``sr_train/`` folder of whole training photos: in ``data_dir`` / ``$SR_DATA_DIR``,
-    else in the Keras cache. Raises FileNotFoundError naming both places."""
-    folder = local_data_dir(data_dir)
-    candidates = ([folder / "sr_train"] if folder is not None else []) + [keras_cache_dir() / "sr_train"]
-    for path in candidates:
-        if path.is_dir():
-            return path
-    tried = ([] if folder is not None else [f"{DATA_DIR_ENV} is not set"]) + [f"{p} is not a folder" for p in candidates]
-    raise _not_found("sr_train (whole T91 + BSDS photos)", tried,
-                     f"put sr_train/{{{','.join(SR_TRAIN_FOLDERS.values())}}}/ in a folder and set {DATA_DIR_ENV} to it "
-                     "(see data/README.md).")
+    else in the Keras cache, else downloaded there when ``download`` is True
+    (``photo_sets.find_sr_train``). Raises FileNotFoundError naming what was tried."""
+    from . import photo_sets
+
+    return photo_sets.find_sr_train(data_dir, download=download)
 
 
-def load_sr_images(split: str = "train", data_dir: str | os.PathLike | None = None, limit: int | None = None):
+def load_sr_images(split: str = "train", data_dir: str | os.PathLike | None = None, limit: int | None = None,
+                   download: bool = True):
     """Whole natural photos (T91 + BSDS) for training SR models on random patches.
 
-    The split is by whole image and is the one ``natural96.npz`` uses: the 46 images whose crops
-    form ``natural96``'s ``x_val`` (its ``val_source``) are the ``"val"`` split, the others are
-    ``"train"``. So validation photos never give a training patch.
+    The split is by whole image and is the one ``natural96`` uses: the 46 photos whose crops
+    form natural96's validation crops (named in the committed crop index,
+    ``photo_sets.held_out_photos``) are the ``"val"`` split, the others are ``"train"``. So
+    validation photos never give a training patch.
 
     Args:
         split: ``"train"`` or ``"val"``.
-        data_dir: folder holding ``sr_train/`` and ``natural96.npz`` (default ``$SR_DATA_DIR``).
+        data_dir: folder holding ``sr_train/`` (default ``$SR_DATA_DIR``, then the Keras cache).
         limit: keep only the first ``limit`` images (sorted by name), e.g. for quick runs.
+        download: download the photos (39 MB) into the Keras cache when no copy is found.
 
     Returns:
         ``(images, names)``: a list of ``(H, W, 3)`` uint8 arrays of varying sizes (78-508 px a
         side) and their names as in ``natural96`` (``"T91/t1"``, ``"BSDS300train/100075"``, ...).
     """
-    from PIL import Image, UnidentifiedImageError
+    from . import photo_sets
 
     if split not in ("train", "val"):
         raise ValueError(f"split must be 'train' or 'val', got {split!r}.")
-    root = sr_train_dir(data_dir)
-    path = _find_local_file("natural96.npz", data_dir, "natural96 (its val_source defines the held-out photos)")
-    val_source = _npz_arrays(path, ("val_source",), "natural96.npz with val_source (names of the held-out photos)")["val_source"]
-    held_out = {str(name) for name in val_source}
+    root = sr_train_dir(data_dir, download=download)
+    held_out = photo_sets.held_out_photos()
     files = []
     for prefix, folder in SR_TRAIN_FOLDERS.items():
         if not (root / folder).is_dir():
@@ -326,18 +418,10 @@ def load_sr_images(split: str = "train", data_dir: str | os.PathLike | None = No
         files += [(f"{prefix}/{f.stem}", f) for f in sorted((root / folder).iterdir()) if f.suffix.lower() in _IMAGE_SUFFIXES]
     unknown = held_out - {name for name, _ in files}
     if unknown:
-        raise ValueError(f"{root} lacks {len(unknown)} held-out photos named in {path} (e.g. {sorted(unknown)[0]}); "
-                         "sr_train/ and natural96.npz must come from the same data release.")
+        raise ValueError(f"{root} lacks {len(unknown)} of the held-out photos (e.g. {sorted(unknown)[0]}); "
+                         "it is not a complete sr_train/ folder: delete it and download it again (see data/README.md).")
     files = [(name, f) for name, f in files if (name in held_out) == (split == "val")][:limit]
-    images = []
-    for name, f in files:
-        try:
-            with Image.open(f) as im:
-                images.append(np.asarray(im.convert("RGB")))
-        except (OSError, UnidentifiedImageError) as e:
-            raise ValueError(f"cannot read the training photo {f} ({e}); it is truncated or damaged. "
-                             "Replace it with a complete copy (see data/README.md).") from None
-    return images, [name for name, _ in files]
+    return [photo_sets.read_photo(f) for _, f in files], [name for name, _ in files]
 
 
 # --------------------------------------------------------------------------------------
@@ -450,65 +534,25 @@ def _read_stl10_labels(path: Path, expected_count: int, limit: int | None = None
     return y - 1
 
 
-def _fetch(url: str, dest: Path) -> tuple[int, str]:
-    """Streams ``url`` into ``dest`` with a progress bar; returns (bytes written, md5 hex)."""
-    import urllib.request
-
-    from tqdm.auto import tqdm
-
-    md5, size = hashlib.md5(), 0
-    with urllib.request.urlopen(url, timeout=60) as response, open(dest, "wb") as f, tqdm(
-        total=STL10_ARCHIVE_SIZE, unit="B", unit_scale=True, unit_divisor=1024, desc=dest.name
-    ) as bar:
-        while chunk := response.read(1 << 20):
-            f.write(chunk)
-            md5.update(chunk)
-            size += len(chunk)
-            bar.update(len(chunk))
-    return size, md5.hexdigest()
-
-
 def download_stl10(cache_dir: str | os.PathLike | None = None) -> Path:
     """Download ``STL10_URL`` (2.6 GB), verify its size and md5 and extract it into ``cache_dir``.
 
     ``cache_dir`` defaults to the Keras cache (``keras_cache_dir()``). The archive is written to a
-    ``.part`` file, renamed only once verified, and deleted after extraction.
+    ``.part`` file, renamed only once verified (``downloads.fetch``), extracted safely
+    (``downloads.safe_extract``) and deleted.
 
     Returns:
         The extracted folder, ``<cache_dir>/stl10_binary``.
 
     Raises:
-        ValueError: the download has the wrong size or md5 (no partial file is left behind).
+        ValueError: the download has the wrong size or md5, or the archive is unsafe (no partial
+            file is left behind).
         OSError: the network or the disk failed.
     """
     cache = keras_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
-    cache.mkdir(parents=True, exist_ok=True)
-    archive = cache / "stl10_binary.tar.gz"
-    part = archive.with_name(archive.name + ".part")
+    archive = downloads.fetch(STL10_URL, cache / "stl10_binary.tar.gz", size=STL10_ARCHIVE_SIZE, md5=STL10_MD5)
     try:
-        size, md5 = _fetch(STL10_URL, part)
-        if size != STL10_ARCHIVE_SIZE:
-            raise ValueError(
-                f"downloaded {size:,} bytes from {STL10_URL}, expected {STL10_ARCHIVE_SIZE:,}: "
-                "the download was cut short; try again."
-            )
-        if md5 != STL10_MD5:
-            raise ValueError(
-                f"the archive from {STL10_URL} has md5 {md5}, expected {STL10_MD5}: it is "
-                "corrupt; try again."
-            )
-        part.replace(archive)
-    finally:
-        part.unlink(missing_ok=True)
-    try:
-        with tarfile.open(archive, "r:gz") as tar:
-            if hasattr(tarfile, "data_filter"):  # Python 3.10.12+ / 3.11.4+
-                tar.extractall(cache, filter="data")
-            else:
-                for m in tar.getmembers():
-                    if not (m.isfile() or m.isdir()) or Path(m.name).is_absolute() or ".." in m.name:
-                        raise ValueError(f"{archive}: refusing to extract the member {m.name!r}")
-                tar.extractall(cache)
+        downloads.safe_extract(archive, cache)
     finally:
         archive.unlink(missing_ok=True)
     return cache / STL10_FOLDER
@@ -616,11 +660,11 @@ def load_study96(source: str = "auto", data_dir: str | os.PathLike | None = None
         except FileNotFoundError:
             pass
         try:
-            return ("natural96", *load_natural96(data_dir))
+            return ("natural96", *load_natural96(data_dir, download=False))
         except FileNotFoundError:
             source = "stl10"
     if source == "natural96":
-        return ("natural96", *load_natural96(data_dir))
+        return ("natural96", *load_natural96(data_dir, download=download))
     return ("stl10", *_stl10_train_test(data_dir, download=download))
 
 

@@ -91,6 +91,7 @@ def env(tmp_path, monkeypatch):
     """A private Keras cache, no SR_DATA_DIR, and a CIFAR-10 download that fails (and is counted)."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    monkeypatch.delenv("SR_OFFLINE", raising=False)  # the download below is a stand-in
     calls = []
 
     def no_download():
@@ -375,6 +376,13 @@ def test_download_false_never_downloads(env):
     assert env == []
 
 
+def test_offline_never_downloads(monkeypatch, env):
+    monkeypatch.setenv("SR_OFFLINE", "1")
+    with pytest.raises(FileNotFoundError, match=r"download: skipped \(SR_OFFLINE=1, as under the test suite\)"):
+        data.load_cifar10()
+    assert env == []
+
+
 def test_successful_download_gives_uint8_labels(monkeypatch):
     x = make_images(2)
     monkeypatch.setattr(keras.datasets.cifar10, "load_data",
@@ -595,3 +603,72 @@ def test_take_errors():
     for n in (0, -1):
         with pytest.raises(ValueError, match=rf"n must be at least 1 or None, got {n}"):
             data.take(n, np.arange(10))
+
+
+# --------------------------------------------------------------------------------------
+# The committed subset
+# --------------------------------------------------------------------------------------
+def test_committed_index_golden_values():
+    train, test = data.cifar10_committed_index()
+    assert len(train) == 5170 and len(test) == 1017
+    assert train[:2].tolist() == [0, 1] and train[1101:1104].tolist() == [1101, 10000, 10001]
+    assert train[-1] == 41016 and test[-1] == 1016
+    assert (np.diff(train) > 0).all()
+
+
+def full_cifar(n_train=50000, n_test=10000):
+    """A stand-in for the whole dataset: image i of the official order is filled with i % 251."""
+    x_train = (np.arange(n_train) % 251).astype(np.uint8)[:, None, None, None] * np.ones((1, 32, 32, 3), np.uint8)
+    x_test = (np.arange(n_test) % 251).astype(np.uint8)[:, None, None, None] * np.ones((1, 32, 32, 3), np.uint8)
+    y_train = (np.arange(n_train) % 10).astype(np.uint8)[:, None]
+    y_test = (np.arange(n_test) % 10).astype(np.uint8)[:, None]
+    return (x_train, y_train), (x_test, y_test)
+
+
+def test_full_download_gives_all_and_the_committed_subset(monkeypatch):
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", full_cifar)
+    (x_train, _), (x_test, _) = data.load_cifar10()
+    assert len(x_train) == 50000 and len(x_test) == 10000
+    (x_train, y_train), (x_test, y_test) = data.load_cifar10(subset="committed")
+    train, test = data.cifar10_committed_index()
+    assert x_train.shape == (5170, 32, 32, 3) and x_test.shape == (1017, 32, 32, 3)
+    np.testing.assert_array_equal(x_train[:, 0, 0, 0], train % 251)
+    np.testing.assert_array_equal(y_train[:, 0], train % 10)
+    np.testing.assert_array_equal(x_test[:, 0, 0, 0], test % 251)
+
+
+def test_committed_subset_from_an_indexed_npz(tmp_path):
+    (x_train, y_train), (x_test, y_test) = full_cifar()
+    train, test = data.cifar10_committed_index()
+    keep = np.concatenate([train[::-1], [7, 20001]])  # any order, extra images
+    np.savez(tmp_path / "cifar10.npz", x_train=x_train[keep], y_train=y_train[keep], x_test=x_test[test],
+             y_test=y_test[test], train_index=keep, test_index=test)
+    (a, ya), (b, yb) = data.load_cifar10(tmp_path, subset="committed")
+    np.testing.assert_array_equal(a, x_train[train])  # the official order, extras left out
+    np.testing.assert_array_equal(ya, y_train[train])
+    np.testing.assert_array_equal(b, x_test[test])
+    assert len(data.load_cifar10(tmp_path)[0][0]) == 5172  # "all" keeps everything in the file
+
+
+def test_committed_subset_errors(tmp_path):
+    (x_train, y_train), (x_test, y_test) = full_cifar(100, 50)
+    np.savez(tmp_path / "cifar10.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    with pytest.raises(ValueError, match="no train_index.*use subset='all'"):
+        data.load_cifar10(tmp_path, subset="committed")
+    np.savez(tmp_path / "cifar10.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
+             train_index=np.arange(100), test_index=np.arange(50))
+    with pytest.raises(ValueError, match=r"lacks 5,070 of the 5,170 train images .*position 100\)"):
+        data.load_cifar10(tmp_path, subset="committed")
+    np.savez(tmp_path / "cifar10.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
+             train_index=np.arange(99), test_index=np.arange(50))
+    with pytest.raises(ValueError, match=r"train_index must hold 100 positions in 0\.\.49999"):
+        data.load_cifar10(tmp_path)
+    with pytest.raises(ValueError, match="subset must be one of"):
+        data.load_cifar10(tmp_path, subset="partial")
+
+
+def test_cifar10_note():
+    assert "exactly those behind the committed results" in data.cifar10_note(5170, 1017, "committed")
+    note = data.cifar10_note(50000, 10000)
+    assert note.startswith("CIFAR-10: 50,000 training and 10,000 test images.")
+    assert "used 5,170 and 1,017" in note and "subset='committed'" in note

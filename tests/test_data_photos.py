@@ -1,4 +1,6 @@
-"""Tests of data.load_sr_images / data.sr_train_dir on a synthetic sr_train/ folder (no real data)."""
+"""Tests of data.load_sr_images / data.sr_train_dir on a synthetic sr_train/ folder (no real data).
+
+The held-out photos come from the committed crop index; here it is replaced by a small one."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sr_utils import data
+from sr_utils import data, photo_sets
 
 
 @pytest.fixture(autouse=True)
@@ -16,7 +18,7 @@ def env(tmp_path, monkeypatch):
 
 
 def make_folder(root, held_out=("T91/t2", "BSDS300train/11")):
-    """sr_train/ with 3 + 2 + 1 photos of distinct sizes, and a natural96.npz naming the held-out ones."""
+    """sr_train/ with 3 + 2 + 1 photos of distinct sizes, and a crop index naming the held-out ones."""
     photos = {"T91/t1": (20, 30), "T91/t2": (25, 16), "T91/t3": (12, 12), "BSDS300train/10": (32, 48),
               "BSDS300train/11": (48, 32), "BSDS500test/7": (40, 40)}
     suffix = {"T91": ".png", "BSDS300train": ".jpg", "BSDS500test": ".jpg"}
@@ -27,11 +29,20 @@ def make_folder(root, held_out=("T91/t2", "BSDS300train/11")):
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(folder / f"{stem}{suffix[prefix]}")
     (root / "sr_train" / "T91" / "notes.txt").write_text("not an image")
-    np.savez(root / "natural96.npz", val_source=np.array(list(held_out) * 2))
+    index = root / "crops.csv"
+    index.write_text("split,source,y,x\ntrain,T91/t1,0,0\n" + "".join(f"val,{n},0,0\n" for n in held_out * 2))
+    photo_sets.NATURAL96_INDEX = index  # restored by the fixture below
     return photos
 
 
-def test_split_by_photo_follows_natural96(tmp_path):
+@pytest.fixture(autouse=True)
+def restore_index():
+    committed = photo_sets.NATURAL96_INDEX
+    yield
+    photo_sets.NATURAL96_INDEX = committed
+
+
+def test_split_by_photo_follows_the_crop_index(tmp_path):
     photos = make_folder(tmp_path)
     train, train_names = data.load_sr_images("train", data_dir=tmp_path)
     val, val_names = data.load_sr_images("val", data_dir=tmp_path)
@@ -57,13 +68,18 @@ def test_keras_cache_is_the_fallback(tmp_path):
 
 def test_missing_folder_says_where_it_looked(tmp_path):
     with pytest.raises(FileNotFoundError, match=f"{data.DATA_DIR_ENV} is not set") as e:
-        data.load_sr_images("train")
+        data.load_sr_images("train", download=False)
     assert "sr_train" in str(e.value) and str(data.keras_cache_dir()) in str(e.value)
+    assert "download: skipped (download=False)" in str(e.value)
+    with pytest.raises(FileNotFoundError, match=r"(?s)download: skipped \(SR_OFFLINE=1, as under the test suite\)"
+                                                r".*To fix: run once with internet access"):
+        data.load_sr_images("train")  # the test suite is offline
+    assert not data.keras_cache_dir().exists() or not any(data.keras_cache_dir().rglob("*.*"))
 
 
 def test_missing_subfolder_or_held_out_photo(tmp_path):
     make_folder(tmp_path, held_out=("T91/t2", "T91/nope"))
-    with pytest.raises(ValueError, match="lacks 1 held-out photos .*T91/nope"):
+    with pytest.raises(ValueError, match="lacks 1 of the held-out photos .*T91/nope.*not a complete sr_train"):
         data.load_sr_images("val", data_dir=tmp_path)
     for f in (tmp_path / "sr_train" / "BSDS500_test200").iterdir():
         f.unlink()

@@ -279,7 +279,7 @@ def test_bad_download_leaves_nothing_behind(tmp_path, monkeypatch, fake_archive,
 
 def test_connection_error_leaves_nothing_behind(tmp_path, monkeypatch, fake_archive):
     serve(monkeypatch, fake_archive.read_bytes(), fail_after=100)
-    with pytest.raises(ConnectionResetError):
+    with pytest.raises(OSError, match=r"broke off after 100 bytes \(ConnectionResetError: connection reset by peer\)"):
         data.download_stl10()
     assert list(data.keras_cache_dir().iterdir()) == []
     with pytest.raises(FileNotFoundError, match="ConnectionResetError"):

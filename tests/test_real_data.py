@@ -119,8 +119,8 @@ def test_sr_train_photos_split_by_photo():
     if not (DATA / "sr_train").is_dir():
         pytest.skip(f"{DATA / 'sr_train'} is not there")
     need("natural96.npz")
-    train, train_names = data.load_sr_images("train", data_dir=DATA)
-    val, val_names = data.load_sr_images("val", data_dir=DATA)
+    train, train_names = data.load_sr_images("train", data_dir=DATA, download=False)
+    val, val_names = data.load_sr_images("val", data_dir=DATA, download=False)
     # README: 91 T91 + 200 + 200 BSDS photos; natural96's validation crops come from 46 whole photos
     assert len(train) + len(val) == 491 and len(val) == 46
     assert not set(train_names) & set(val_names)
@@ -130,3 +130,45 @@ def test_sr_train_photos_split_by_photo():
     sides = [s for im in train + val for s in im.shape[:2]]
     assert min(sides) >= 78 and max(sides) <= 508   # README: 78-508 px per side
     assert all(im.dtype == np.uint8 and im.shape[2] == 3 for im in train + val)
+
+
+def test_cifar10_committed_subset_is_the_partial_copy(cifar):
+    need("cifar10.npz")
+    with np.load(DATA / "cifar10.npz") as d:
+        train, test = data.cifar10_committed_index()
+        np.testing.assert_array_equal(d["train_index"], train)  # the committed index is the file's
+        np.testing.assert_array_equal(d["test_index"], test)
+    (x_train, y_train), (x_test, y_test) = data.load_cifar10(data_dir=DATA, download=False, subset="committed")
+    (a, ya), (b, yb) = cifar
+    for got, want in ((x_train, a), (y_train, ya), (x_test, b), (y_test, yb)):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_natural96_rebuilds_byte_for_byte_from_the_photos(natural96):
+    if not (DATA / "sr_train").is_dir():
+        pytest.skip(f"{DATA / 'sr_train'} is not there")
+    from sr_utils import photo_sets
+
+    rebuilt = photo_sets.build_natural96(DATA / "sr_train")
+    with np.load(DATA / "natural96.npz") as d:
+        assert sorted(rebuilt) == sorted(d.files)
+        for key in d.files:
+            assert rebuilt[key].dtype == d[key].dtype, key
+            np.testing.assert_array_equal(rebuilt[key], d[key])
+
+
+def test_sr_train_matches_the_committed_manifest():
+    if not (DATA / "sr_train").is_dir():
+        pytest.skip(f"{DATA / 'sr_train'} is not there")
+    import hashlib
+
+    from sr_utils import photo_sets
+
+    rows = photo_sets.read_manifest()
+    assert len(rows) == 491
+    for name, digest in rows:
+        path = photo_sets.photo_path(DATA / "sr_train", name)
+        source = photo_sets.SR_TRAIN_SOURCES[name.split("/")[0]]
+        actual = (hashlib.sha256(path.read_bytes()).hexdigest() if source.checksum == "file"
+                  else photo_sets.pixel_sha256(photo_sets.read_photo(path)))
+        assert actual == digest, name

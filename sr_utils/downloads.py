@@ -1,0 +1,149 @@
+"""Downloads: one file to a verified place (``fetch``), and safe extraction of tar archives.
+
+Every download streams into ``<name>.part`` beside its destination, with a progress bar; only a
+complete file (the size the server announced, and the expected size and checksum when given)
+is renamed to its final name. A failed, cut-short or corrupt download leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import tarfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+_CHUNK = 1 << 20
+OFFLINE_ENV = "SR_OFFLINE"  # "1": no download from the network (the test suite sets it)
+
+
+def offline() -> bool:
+    """Whether downloads are switched off (``$SR_OFFLINE`` is ``1``); loaders then say so."""
+    return os.environ.get(OFFLINE_ENV, "") == "1"
+
+
+def is_local(url: str) -> bool:
+    """Whether ``url`` is a file or on this machine (loopback), which ``SR_OFFLINE`` allows."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    return url.startswith("file:") or host == "localhost" or host.startswith("127.") or host == "::1"
+
+
+def _describe(url: str, error: Exception) -> str:
+    if isinstance(error, urllib.error.HTTPError):
+        return f"HTTP {error.code} {error.reason}"
+    if isinstance(error, urllib.error.URLError):
+        return f"{error.reason}"
+    return f"{type(error).__name__}: {error}"
+
+
+def fetch(url: str, dest: str | os.PathLike, *, size: int | None = None, sha256: str | None = None,
+          md5: str | None = None, progress: bool = True, timeout: float = 60) -> Path:
+    """Download ``url`` to ``dest``, verified, through ``dest.part``.
+
+    Args:
+        url: an http(s):// or file:// URL.
+        dest: the final file; its folder is created.
+        size: expected bytes, or None.
+        sha256, md5: expected hex digests (either or both), or None.
+        progress: show a tqdm progress bar.
+        timeout: seconds to wait for the server at each read.
+
+    Returns:
+        ``dest`` as a Path.
+
+    Raises:
+        OSError: the server or the network failed (the message names the URL and the cause), or
+            ``$SR_OFFLINE`` is 1 and the URL is not on this machine.
+        ValueError: the download was cut short, or has the wrong size or checksum.
+        In every case ``dest`` is untouched and no ``.part`` file is left.
+    """
+    from tqdm.auto import tqdm
+
+    if offline() and not is_local(url):
+        raise OSError(f"not downloading {url}: downloads are off ({OFFLINE_ENV}=1, as under the test suite).")
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    digests = {"sha256": hashlib.sha256(), "md5": hashlib.md5()}
+    received = 0
+    try:
+        try:
+            response = urllib.request.urlopen(url, timeout=timeout)
+        except (urllib.error.URLError, OSError) as error:
+            raise OSError(f"could not download {url}: {_describe(url, error)}. Check the connection "
+                          "and try again.") from None
+        with response, open(part, "wb") as f:
+            announced = _content_length(response)
+            with tqdm(total=size or announced, unit="B", unit_scale=True, unit_divisor=1024,
+                      desc=dest.name, disable=not progress, leave=False) as bar:
+                try:
+                    while chunk := response.read(_CHUNK):
+                        f.write(chunk)
+                        for digest in digests.values():
+                            digest.update(chunk)
+                        received += len(chunk)
+                        bar.update(len(chunk))
+                except http.client.IncompleteRead:
+                    pass  # reported below as cut short, with the byte counts
+                except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+                    raise OSError(f"the download of {url} broke off after {received:,} bytes "
+                                  f"({_describe(url, error)}); try again.") from None
+        if announced is not None and received != announced:
+            raise ValueError(f"the download of {url} was cut short: {received:,} of {announced:,} bytes; try again.")
+        if size is not None and received != size:
+            raise ValueError(f"{url} gave {received:,} bytes, expected {size:,}: not the pinned file; "
+                             "try again, or report it if it persists.")
+        for name, expected in (("sha256", sha256), ("md5", md5)):
+            actual = digests[name].hexdigest()
+            if expected is not None and actual != expected.lower():
+                raise ValueError(f"{url} has {name} {actual}, expected {expected}: the file is corrupt "
+                                 "or not the pinned one; try again, or report it if it persists.")
+        os.replace(part, dest)
+    finally:
+        part.unlink(missing_ok=True)
+    return dest
+
+
+def _content_length(response) -> int | None:
+    headers = getattr(response, "headers", None)
+    value = headers.get("Content-Length") if headers is not None else None
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[Path]:
+    """Extract a tar archive (any compression) into ``dest``, refusing anything unsafe.
+
+    Only regular files and folders with relative paths inside ``dest`` are accepted: links,
+    devices, absolute paths and ``..`` are refused before anything is written.
+
+    Returns:
+        The extracted files (not folders).
+
+    Raises:
+        ValueError: an unsafe member (nothing extracted), or not a tar archive.
+    """
+    archive, dest = Path(archive), Path(dest)
+    root = dest.resolve()
+    try:
+        with tarfile.open(archive) as tar:
+            members = tar.getmembers()
+            for m in members:
+                target = (root / m.name).resolve()
+                if not (m.isfile() or m.isdir()) or Path(m.name).is_absolute() or \
+                        (target != root and root not in target.parents):
+                    raise ValueError(f"{archive}: refusing to extract the member {m.name!r} "
+                                     "(only plain files and folders inside the target are allowed).")
+            dest.mkdir(parents=True, exist_ok=True)
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(dest, filter="data")
+            else:  # pragma: no cover - Python < 3.10.12 / 3.11.4; members were checked above
+                tar.extractall(dest)
+    except tarfile.TarError as error:
+        raise ValueError(f"{archive} is not a readable tar archive ({error}): delete it and download again.") from None
+    return [dest / m.name for m in members if m.isfile()]

@@ -1,0 +1,118 @@
+"""downloads.fetch and downloads.safe_extract against a web server on 127.0.0.1 (never the internet)."""
+
+import hashlib
+import io
+import tarfile
+
+import pytest
+
+from sr_utils import downloads
+
+PAYLOAD = bytes(range(256)) * 40  # 10,240 bytes
+
+
+@pytest.fixture
+def served(http_server):
+    (http_server.root / "file.bin").write_bytes(PAYLOAD)
+    return http_server
+
+
+def test_fetch_writes_the_verified_file(served, tmp_path):
+    dest = tmp_path / "cache" / "sub" / "file.bin"
+    out = downloads.fetch(served.url + "file.bin", dest, size=len(PAYLOAD),
+                          sha256=hashlib.sha256(PAYLOAD).hexdigest(), md5=hashlib.md5(PAYLOAD).hexdigest())
+    assert out == dest and dest.read_bytes() == PAYLOAD
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["file.bin"]  # no .part left
+    assert served.requests == ["/file.bin"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"size": len(PAYLOAD) + 1}, r"gave 10,240 bytes, expected 10,241"),
+    ({"sha256": "0" * 64}, r"has sha256 [0-9a-f]{64}, expected 0{64}: the file is corrupt"),
+    ({"md5": "f" * 32}, r"has md5 [0-9a-f]{32}, expected f{32}"),
+])
+def test_wrong_size_or_checksum_leaves_nothing(served, tmp_path, kwargs, match):
+    dest = tmp_path / "cache" / "file.bin"
+    dest.parent.mkdir()
+    with pytest.raises(ValueError, match=match):
+        downloads.fetch(served.url + "file.bin", dest, **kwargs)
+    assert list(dest.parent.iterdir()) == []
+
+
+def test_cut_short_download_is_refused(served, tmp_path):
+    served.cut["/file.bin"] = 3000
+    dest = tmp_path / "file.bin"
+    with pytest.raises(ValueError, match=r"the download of http://127\.0\.0\.1:\d+/file\.bin was cut short: 3,000 of 10,240 bytes"):
+        downloads.fetch(served.url + "file.bin", dest)
+    assert list(tmp_path.iterdir()) == [served.root]
+
+
+def test_an_earlier_file_is_kept_when_a_new_download_fails(served, tmp_path):
+    dest = tmp_path / "file.bin"
+    dest.write_bytes(b"the old, good copy")
+    with pytest.raises(ValueError):
+        downloads.fetch(served.url + "file.bin", dest, sha256="0" * 64)
+    assert dest.read_bytes() == b"the old, good copy"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.bin", "www"]
+
+
+def test_http_error_and_unreachable_server(served, tmp_path):
+    with pytest.raises(OSError, match=r"could not download http://127\.0\.0\.1:\d+/missing\.bin: HTTP 404"):
+        downloads.fetch(served.url + "missing.bin", tmp_path / "x.bin")
+    with pytest.raises(OSError, match=r"could not download http://127\.0\.0\.1:9/x: .*Check the connection"):
+        downloads.fetch("http://127.0.0.1:9/x", tmp_path / "x.bin", timeout=5)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["www"]
+
+
+def test_offline_refuses_remote_urls_only(served, tmp_path, monkeypatch):
+    monkeypatch.setenv("SR_OFFLINE", "1")
+    with pytest.raises(OSError, match=r"not downloading https://example\.org/a\.bin: downloads are off \(SR_OFFLINE=1"):
+        downloads.fetch("https://example.org/a.bin", tmp_path / "a.bin")
+    assert downloads.fetch(served.url + "file.bin", tmp_path / "ok.bin").read_bytes() == PAYLOAD
+    monkeypatch.setenv("SR_OFFLINE", "0")
+    assert not downloads.offline()
+
+
+def make_tar(path, members):
+    with tarfile.open(path, "w:gz") as tar:
+        for name, payload, kind in members:
+            info = tarfile.TarInfo(name)
+            if kind == "file":
+                info.size = len(payload)
+                tar.addfile(info, io.BytesIO(payload))
+            elif kind == "dir":
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.type = tarfile.SYMTYPE
+                info.linkname = payload
+                tar.addfile(info)
+    return path
+
+
+def test_safe_extract(tmp_path):
+    archive = make_tar(tmp_path / "ok.tar.gz", [("top", b"", "dir"), ("top/a.txt", b"A", "file"),
+                                                 ("top/sub/b.txt", b"BB", "file")])
+    files = downloads.safe_extract(archive, tmp_path / "out")
+    assert files == [tmp_path / "out" / "top" / "a.txt", tmp_path / "out" / "top" / "sub" / "b.txt"]
+    assert (tmp_path / "out" / "top" / "sub" / "b.txt").read_bytes() == b"BB"
+
+
+@pytest.mark.parametrize("member", [
+    ("../escaped.txt", b"x", "file"),
+    ("/tmp/absolute.txt", b"x", "file"),
+    ("top/link", "/etc/passwd", "symlink"),
+    ("top/../../escaped.txt", b"x", "file"),
+])
+def test_safe_extract_refuses_unsafe_members_before_writing(tmp_path, member):
+    archive = make_tar(tmp_path / "bad.tar.gz", [("top/fine.txt", b"ok", "file"), member])
+    with pytest.raises(ValueError, match="refusing to extract the member"):
+        downloads.safe_extract(archive, tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "escaped.txt").exists()
+
+
+def test_safe_extract_of_a_damaged_archive(tmp_path):
+    bad = tmp_path / "bad.tar.gz"
+    bad.write_bytes(b"\x1f\x8b not really gzip")
+    with pytest.raises(ValueError, match="is not a readable tar archive"):
+        downloads.safe_extract(bad, tmp_path / "out")

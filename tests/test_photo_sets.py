@@ -1,0 +1,165 @@
+"""photo_sets: downloading sr_train/ from a server on 127.0.0.1 and rebuilding natural96, on
+small synthetic photos and index files (the real ones are checked in test_real_data.py)."""
+
+import hashlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sr_utils import data, photo_sets
+
+NAMES = {"T91/t1": (100, 120), "T91/tt2": (96, 96), "BSDS300train/100": (110, 200), "BSDS500test/7": (130, 97)}
+
+
+@pytest.fixture(autouse=True)
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
+    monkeypatch.setenv("SR_OFFLINE", "1")  # only 127.0.0.1 may be reached here
+
+
+def photo(name) -> np.ndarray:
+    h, w = NAMES[name]
+    seed = int(hashlib.md5(name.encode()).hexdigest()[:8], 16)
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def site(http_server, tmp_path, monkeypatch):
+    """The server holds T91 BMPs and BSDS JPEGs; the module's sources, manifest and crop index
+    point at it and at small files."""
+    sources = {}
+    for prefix, real in photo_sets.SR_TRAIN_SOURCES.items():
+        sources[prefix] = photo_sets.PhotoSource(real.folder, f"{http_server.url}{prefix}/", real.remote_suffix,
+                                                 real.local_suffix, real.checksum)
+    rows = []
+    for name in NAMES:
+        prefix, stem = name.split("/")
+        (http_server.root / prefix).mkdir(exist_ok=True)
+        remote = http_server.root / prefix / (stem + sources[prefix].remote_suffix)
+        Image.fromarray(photo(name)).save(remote)
+        digest = (hashlib.sha256(remote.read_bytes()).hexdigest() if sources[prefix].checksum == "file"
+                  else photo_sets.pixel_sha256(photo(name)))
+        rows.append(f"{name},{digest}\n")
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("name,sha256\n" + "".join(rows))
+    index = tmp_path / "crops.csv"
+    index.write_text("split,source,y,x\ntrain,T91/t1,0,0\ntrain,T91/t1,4,24\ntrain,BSDS300train/100,14,104\n"
+                     "val,BSDS500test/7,34,1\nval,T91/tt2,0,0\n")
+    monkeypatch.setattr(photo_sets, "SR_TRAIN_SOURCES", sources)
+    monkeypatch.setattr(photo_sets, "SR_TRAIN_MANIFEST", manifest)
+    monkeypatch.setattr(photo_sets, "NATURAL96_INDEX", index)
+    http_server.sources = sources
+    return http_server
+
+
+def test_download_checks_every_photo_and_keeps_t91_as_png(site):
+    root = photo_sets.download_sr_train(progress=False, sources=site.sources)
+    assert root == data.keras_cache_dir() / "sr_train"
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert files == ["BSDS300_train200/100.jpg", "BSDS500_test200/7.jpg", "T91/t1.png", "T91/tt2.png"]
+    for name in NAMES:
+        if name.startswith("T91"):  # lossless: the pixels served
+            np.testing.assert_array_equal(photo_sets.read_photo(photo_sets.photo_path(root, name)), photo(name))
+        else:  # the bytes served
+            prefix, stem = name.split("/")
+            assert photo_sets.photo_path(root, name).read_bytes() == (site.root / prefix / f"{stem}.jpg").read_bytes()
+    assert sorted(p.name for p in data.keras_cache_dir().iterdir()) == ["sr_train"]  # no .part folder
+    assert photo_sets.download_sr_train(progress=False, sources=site.sources) == root  # already there
+    assert len(site.requests) == 4
+
+
+def test_corrupt_photo_is_refused_and_a_rerun_fetches_only_the_rest(site):
+    good = (site.root / "BSDS500test" / "7.jpg").read_bytes()
+    (site.root / "BSDS500test" / "7.jpg").write_bytes(good[:-10] + b"0123456789")
+    with pytest.raises(ValueError, match=r"BSDS500test/7\.jpg has sha256 .* the file is corrupt"):
+        photo_sets.download_sr_train(progress=False, sources=site.sources)
+    part = data.keras_cache_dir() / "sr_train.part"
+    assert not (data.keras_cache_dir() / "sr_train").exists()
+    kept = sorted(str(p.relative_to(part)) for p in part.rglob("*") if p.is_file())
+    assert kept == ["BSDS300_train200/100.jpg", "T91/t1.png", "T91/tt2.png"]  # checked ones only
+    (site.root / "BSDS500test" / "7.jpg").write_bytes(good)
+    site.requests.clear()
+    photo_sets.download_sr_train(progress=False, sources=site.sources)
+    assert site.requests == ["/BSDS500test/7.jpg"]
+
+
+def test_t91_with_other_pixels_is_refused(site):
+    Image.fromarray(photo("T91/t1")[::-1].copy()).save(site.root / "T91" / "t1.bmp")
+    with pytest.raises(ValueError, match=r"does not hold the pinned pixels of T91/t1"):
+        photo_sets.download_sr_train(progress=False, sources=site.sources)
+    part = data.keras_cache_dir() / "sr_train.part"
+    assert not [p for p in part.rglob("*") if p.is_file()]  # neither the BMP nor a PNG
+
+
+def test_missing_and_cut_short_photos(site):
+    (site.root / "T91" / "tt2.bmp").unlink()
+    with pytest.raises(OSError, match=r"could not download http://127\.0\.0\.1:\d+/T91/tt2\.bmp: HTTP 404"):
+        photo_sets.download_sr_train(progress=False, sources=site.sources)
+    Image.fromarray(photo("T91/tt2")).save(site.root / "T91" / "tt2.bmp")
+    site.cut["/BSDS300train/100.jpg"] = 500
+    with pytest.raises(ValueError, match=r"100\.jpg was cut short: 500 of"):
+        photo_sets.download_sr_train(progress=False, sources=site.sources)
+    assert not (data.keras_cache_dir() / "sr_train").exists()
+
+
+def test_natural96_is_rebuilt_from_downloaded_photos(site):
+    x_train, x_val = data.load_natural96()  # nothing local: download the photos, cut the crops
+    assert x_train.shape == (3, 96, 96, 3) and x_val.shape == (2, 96, 96, 3) and x_train.dtype == np.uint8
+    np.testing.assert_array_equal(x_train[1], photo("T91/t1")[4:100, 24:120])
+    np.testing.assert_array_equal(x_train[2], photo_sets.read_photo(
+        data.keras_cache_dir() / "sr_train" / "BSDS300_train200" / "100.jpg")[14:110, 104:200])
+    np.testing.assert_array_equal(x_val[1], photo("T91/tt2"))
+    with np.load(data.keras_cache_dir() / "natural96.npz") as d:
+        assert d["source"].tolist() == ["T91/t1", "T91/t1", "BSDS300train/100"]
+        assert d["val_pos"].dtype == np.int16 and d["val_pos"].tolist() == [[34, 1], [0, 0]]
+    site.requests.clear()
+    np.testing.assert_array_equal(data.load_natural96()[0], x_train)  # now from the cache
+    assert site.requests == []
+
+
+def test_crop_outside_its_photo_and_missing_photo(site, tmp_path):
+    root = photo_sets.download_sr_train(progress=False, sources=site.sources)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("split,source,y,x\ntrain,T91/t1,10,0\n")
+    with pytest.raises(ValueError, match=r"the crop at \(10, 0\) lies outside T91/t1 \(120x100\)"):
+        photo_sets.build_natural96(root, bad)
+    (root / "T91" / "tt2.png").unlink()
+    with pytest.raises(FileNotFoundError, match=r"tt2\.png is missing: natural96 is cut from the sr_train/ photos"):
+        photo_sets.build_natural96(root)
+
+
+def test_offline_natural96_says_what_to_do(monkeypatch):
+    monkeypatch.setenv("SR_OFFLINE", "1")
+    with pytest.raises(FileNotFoundError) as e:
+        data.load_natural96()
+    msg = str(e.value)
+    assert "copy natural96.npz into a folder and set SR_DATA_DIR" in msg
+    assert "It can be rebuilt from the sr_train/ photos, but:" in msg and "SR_OFFLINE=1" in msg
+    with pytest.raises(FileNotFoundError, match=r"download: skipped \(download=False\)"):
+        data.load_natural96(download=False)
+
+
+@pytest.mark.parametrize("name", ["T91", "T91/", "X/t1", "T91/a/b", "T91/.."])
+def test_bad_photo_names(name):
+    with pytest.raises(ValueError, match="bad photo name"):
+        photo_sets.photo_path("root", name)
+
+
+def test_pixel_sha256_golden_and_errors():
+    assert photo_sets.pixel_sha256(np.zeros((1, 1, 3), np.uint8)) == hashlib.sha256(b"1x1x3:\0\0\0").hexdigest()
+    with pytest.raises(ValueError, match=r"takes \(H, W, C\) uint8"):
+        photo_sets.pixel_sha256(np.zeros((2, 2), np.uint8))
+
+
+def test_committed_index_files():
+    rows = photo_sets.read_manifest()
+    assert len(rows) == 491 and len({n for n, _ in rows}) == 491
+    assert sum(n.startswith("T91/") for n, _ in rows) == 91
+    crops = photo_sets.read_crop_index()
+    assert len(crops["train"][0]) == 2523 and len(crops["val"][0]) == 272
+    assert crops["train"][1].dtype == np.int16 and crops["train"][1].shape == (2523, 2)
+    held_out = photo_sets.held_out_photos()
+    assert len(held_out) == 46 and not held_out & set(crops["train"][0].tolist())
+    assert held_out | set(crops["train"][0].tolist()) <= {n for n, _ in rows}
