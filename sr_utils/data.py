@@ -424,6 +424,26 @@ def load_sr_images(split: str = "train", data_dir: str | os.PathLike | None = No
     return [photo_sets.read_photo(f) for _, f in files], [name for name, _ in files]
 
 
+def load_available(loaders: dict) -> tuple[dict, dict]:
+    """Run each loader; keep what loads and say why the rest did not.
+
+    Args:
+        loaders: name -> a function of no argument that returns the data, raising
+            FileNotFoundError (no copy, no download) or ValueError (a damaged copy).
+
+    Returns:
+        ``(loaded, skipped)``: name -> data for the loaders that worked, and name -> the first
+        line of the error for the others (both in ``loaders``' order).
+    """
+    loaded, skipped = {}, {}
+    for name, load in loaders.items():
+        try:
+            loaded[name] = load()
+        except (FileNotFoundError, ValueError) as e:
+            skipped[name] = str(e).splitlines()[0]
+    return loaded, skipped
+
+
 # --------------------------------------------------------------------------------------
 # Splits and subsets
 # --------------------------------------------------------------------------------------

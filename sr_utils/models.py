@@ -27,7 +27,7 @@ def build_cifar10_x2(input_shape=(16, 16, 3)) -> keras.Model:
     x = layers.Conv2DTranspose(128, 3, strides=2, padding="same", activation="relu")(x)
     x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
     x = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
-    outputs = layers.Conv2D(3, 3, padding="same", activation="sigmoid", name="sr")(x)
+    outputs = layers.Conv2D(3, 3, padding="same", activation="sigmoid", name="sr", dtype="float32")(x)  # float32 under mixed precision
     return keras.Model(inputs, outputs, name="cifar10_x2_original")
 
 
@@ -66,7 +66,7 @@ def build_stl10(scale: int, filters=(64, 64, 32, 32), output_size: int = 96) -> 
         x = layers.ReLU(name=f"block{i}_relu")(x)
         if factor > 1:
             x = layers.UpSampling2D(factor, name=f"block{i}_up{factor}")(x)
-    outputs = layers.Conv2D(3, 3, padding="same", activation="sigmoid", name="sr")(x)
+    outputs = layers.Conv2D(3, 3, padding="same", activation="sigmoid", name="sr", dtype="float32")(x)  # float32 under mixed precision
     return keras.Model(inputs, outputs, name=f"stl10_x{scale}_original")
 
 
@@ -151,5 +151,5 @@ def build_residual_subpixel(scale: int, filters: int = 48, blocks: int = 4, name
     x = layers.Conv2D(3 * scale * scale, 3, padding="same", name="to_subpixels")(x)
     x = DepthToSpace(scale, name="depth_to_space")(x)
     base = InterpolationUpscale(scale, "bicubic", name="bicubic_skip")(inputs)
-    outputs = layers.Add(name="sr")([x, base])
+    outputs = layers.Add(name="sr", dtype="float32")([x, base])  # float32 output under mixed precision
     return keras.Model(inputs, outputs, name=name or f"residual_subpixel_x{scale}_f{filters}b{blocks}")

@@ -62,9 +62,12 @@ def _pm(stat: dict, digits: int) -> str:
 
 
 def _records(metrics: dict, model_file: str, dataset: str | None = None) -> dict:
-    """``{(mode, metric): record}`` for one model on one test set (default: its first one)."""
+    """``{(mode, metric): record}`` for one model on one test set (default: its first one);
+    empty when the model was not scored on any test set."""
     info = metrics["models"][model_file]
-    dataset = dataset or info["test_sets"][0]
+    dataset = dataset or next(iter(info["test_sets"]), None)
+    if dataset is None:
+        return {}
     return {(r["mode"], r["metric"]): r for r in metrics["records"] if r["model"] == model_file and r["dataset"] == dataset}
 
 
@@ -78,9 +81,17 @@ def results_table(metrics: dict) -> str:
     ]
     for name, info in metrics["models"].items():
         rec = _records(metrics, name)
+        cost = info["cost"]
+        if not rec:  # its test sets could not be loaded in this run
+            lines.append(
+                f"| `{name}` | {info['task']} | {info['train_data']} | not scored (no test data in this run) "
+                "| – | – | – | – | – | – | – "
+                f"| {cost['params']:,} | {cost['macs_per_output_mp'] / 1e9:.1f} "
+                f"| {cost['macs_ratio_to_original']:.2f}x | {cost['time_ratio_to_original']:.2f}x |"
+            )
+            continue
         psnr, ssim, ypsnr = rec["rgb", "psnr"], rec["rgb", "ssim"], rec["y", "psnr"]
         gain = psnr["mean"] - psnr["baselines"]["bicubic"]["mean"]
-        cost = info["cost"]
         lines.append(
             f"| `{name}` | {info['task']} | {info['train_data']} | {psnr['dataset']} ({psnr['n_images']:,}) "
             f"| {_pm(psnr, 2)} | {_pm(psnr['baselines']['bicubic'], 2)} | {gain:+.2f} "
@@ -191,6 +202,8 @@ def model_card(metrics: dict, model_file: str) -> str:
         f"of `{cost['original_of_scale']}`, timed in the same run) |",
         "",
     ]
+    if not info["test_sets"]:
+        lines += ["Not scored in this run: none of its test sets could be loaded.", ""]
     for dataset in info["test_sets"]:
         rec = _records(metrics, model_file, dataset)
         if not rec:

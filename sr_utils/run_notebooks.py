@@ -5,6 +5,7 @@ Usage (from the repository)::
     python -m sr_utils.run_notebooks                 # every notebook, full profile (03_evaluation last)
     python -m sr_utils.run_notebooks --quick         # every notebook, quick smoke profile
     python -m sr_utils.run_notebooks notebooks/01_cifar10_x2.ipynb
+    python -m sr_utils.run_notebooks --sync-links    # after changing REPO_URL below (a fork)
 
 Each notebook runs with its own folder as working directory. Notebooks run in the full profile
 are saved in place with their outputs, but only once the whole notebook has succeeded (written
@@ -84,6 +85,50 @@ def run(path: Path, profile: str, timeout: int | None = None) -> float:
 
 EVALUATION_NOTEBOOK = "03_evaluation.ipynb"
 
+# The one place the repository's address is set: every notebook's "Open in Colab" badge and the
+# clone URL of its Colab setup cell are written from it (``set_repo``) and tested against it.
+REPO_URL = "https://github.com/sr-study/keras-super-resolution"
+_BADGE = re.compile(r'https://colab\.research\.google\.com/github/[^"\s)]+?/blob/main/notebooks/[\w.-]+\.ipynb')
+_CLONE = re.compile(r'^REPO_URL = "[^"]*"$', re.M)
+
+
+def colab_url(notebook: str, repo_url: str = REPO_URL) -> str:
+    """The "Open in Colab" address of ``notebook`` (a file name) in ``repo_url`` (a GitHub URL)."""
+    prefix = "https://github.com/"
+    if not repo_url.startswith(prefix) or repo_url.rstrip("/").count("/") != 4:
+        raise ValueError(f"repo_url must look like https://github.com/OWNER/NAME, got {repo_url!r}.")
+    return f"https://colab.research.google.com/github/{repo_url[len(prefix):].rstrip('/')}/blob/main/notebooks/{notebook}"
+
+
+def repo_links(nb, notebook: str) -> tuple[list[str], list[str]]:
+    """The Colab badge addresses and ``REPO_URL = "..."`` lines found in a notebook."""
+    badges, clones = [], []
+    for cell in nb.cells:
+        badges += _BADGE.findall(cell.source) if cell.cell_type == "markdown" else []
+        clones += _CLONE.findall(cell.source) if cell.cell_type == "code" else []
+    return badges, clones
+
+
+def set_repo(repo_url: str, folder: Path) -> list[Path]:
+    """Point every notebook of ``folder`` at ``repo_url`` (badge and clone URL); returns the
+    notebooks changed. Outputs are kept: only these two strings change."""
+    import nbformat
+
+    changed = []
+    for path in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        before = [cell.source for cell in nb.cells]
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = _BADGE.sub(colab_url(path.name, repo_url), cell.source)
+            elif cell.cell_type == "code":
+                cell.source = _CLONE.sub(f'REPO_URL = "{repo_url.rstrip("/")}"', cell.source)
+        if [cell.source for cell in nb.cells] != before:
+            with atomic_write(path) as tmp:
+                nbformat.write(nb, tmp)
+            changed.append(path)
+    return changed
+
 
 def study_order(folder: Path) -> list[Path]:
     """The numbered notebooks of ``folder`` in order, except that the evaluation notebook runs
@@ -97,7 +142,14 @@ def main(argv=None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all, in order)")
     parser.add_argument("--quick", action="store_true", help="quick smoke profile; notebook files are not rewritten")
     parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: no limit)")
+    parser.add_argument("--sync-links", action="store_true",
+                        help=f"write REPO_URL (sr_utils/run_notebooks.py, now {REPO_URL}) into every notebook's Colab "
+                             "badge and clone URL, and exit (after changing it in a fork)")
     args = parser.parse_args(argv)
+    if args.sync_links:
+        changed = set_repo(REPO_URL, repo_root() / "notebooks")
+        print(f"{len(changed)} notebook(s) changed; every notebook points at {REPO_URL}")
+        return 0
     paths = args.notebooks or study_order(repo_root() / "notebooks")
     missing = [str(p) for p in paths if not Path(p).is_file()]
     if missing:

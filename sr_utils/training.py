@@ -68,20 +68,87 @@ def repo_root(start: str | os.PathLike | None = None) -> Path:
     return Path(__file__).resolve().parent.parent
 
 
-def output_dirs(profile: Profile, root: str | os.PathLike | None = None) -> tuple[Path, Path]:
+def output_dirs(profile: Profile, root: str | os.PathLike | None = None, partial: bool = False) -> tuple[Path, Path]:
     """Where a run writes models and plots: ``model/`` and ``plots/`` for the full profile; an
     ignored scratch folder (``.sr_scratch/quick/``) for the quick one, so that a smoke run never
-    replaces a committed model or figure. The folders are created.
+    replaces a committed model or figure. ``partial=True`` (a full run that lacked some data)
+    also goes to scratch, ``.sr_scratch/partial/``: partial results never replace committed
+    ones. The folders are created.
 
     Returns:
         ``(model_dir, plot_dir)``.
     """
     root = Path(root) if root is not None else repo_root()
-    base = root if profile.name == "full" else root / ".sr_scratch" / profile.name
+    name = "partial" if partial else profile.name
+    base = root if name == "full" else root / ".sr_scratch" / name
     model_dir, plot_dir = base / "model", base / "plots"
     model_dir.mkdir(parents=True, exist_ok=True)
     plot_dir.mkdir(parents=True, exist_ok=True)
     return model_dir, plot_dir
+
+
+def shown(path: str | os.PathLike, root: str | os.PathLike | None = None) -> str:
+    """``path`` as notebooks print it: relative to the repository (``model/x.keras``), so that
+    committed outputs never show the machine's folders; other paths are shown as given."""
+    path = Path(path)
+    root = Path(root) if root is not None else repo_root()
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# --------------------------------------------------------------------------------------
+# Device and precision
+# --------------------------------------------------------------------------------------
+MIXED_POLICY = "mixed_float16"
+
+
+def gpu_names() -> list[str]:
+    """Names of the GPUs TensorFlow sees (``[]`` on a CPU-only machine)."""
+    import tensorflow as tf
+
+    names = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            names.append(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name))
+        except Exception:  # details are not available on every platform
+            names.append(gpu.name)
+    return names
+
+
+def set_precision(mixed: bool | None = None) -> str:
+    """Choose the global Keras dtype policy for training: ``mixed_float16`` on a GPU (float16
+    compute, float32 weights; models end in a float32 layer so outputs and losses are float32,
+    and ``compile`` scales the loss), ``float32`` on a CPU, where float16 is slower.
+
+    Args:
+        mixed: force mixed precision on (True) or off (False); None decides by device.
+
+    Returns:
+        The policy name now in force.
+    """
+    if mixed is None:
+        mixed = bool(gpu_names())
+    policy = MIXED_POLICY if mixed else "float32"
+    keras.mixed_precision.set_global_policy(policy)
+    return policy
+
+
+def describe_device() -> str:
+    """One line naming where this run computes, for the first output of every notebook."""
+    import tensorflow as tf
+
+    gpus = gpu_names()
+    where = f"GPU ({', '.join(gpus)})" if gpus else f"CPU only ({os.cpu_count()} cores)"
+    policy = keras.mixed_precision.global_policy().name
+    return f"device: {where} | precision: {policy} | TensorFlow {tf.__version__}, Keras {keras.__version__}"
+
+
+def by_device(cpu, gpu, on_gpu: bool | None = None):
+    """``gpu`` when training on a GPU, else ``cpu``: a training schedule (steps, epochs) that
+    converges on a GPU and a shorter one that finishes in minutes on a CPU."""
+    return gpu if (bool(gpu_names()) if on_gpu is None else on_gpu) else cpu
 
 
 def set_seed(seed: int = 42) -> None:

@@ -672,3 +672,21 @@ def test_cifar10_note():
     note = data.cifar10_note(50000, 10000)
     assert note.startswith("CIFAR-10: 50,000 training and 10,000 test images.")
     assert "used 5,170 and 1,017" in note and "subset='committed'" in note
+
+
+def test_load_available_keeps_what_loads_and_says_why_not():
+    def missing():
+        raise FileNotFoundError("CIFAR-10 could not be loaded. Tried, in order:\n  - nothing")
+
+    def damaged():
+        raise ValueError("x.npz is not a readable .npz file")
+
+    loaded, skipped = data.load_available({"a": lambda: 1, "b": missing, "c": damaged, "d": lambda: [2]})
+    assert loaded == {"a": 1, "d": [2]}
+    assert skipped == {"b": "CIFAR-10 could not be loaded. Tried, in order:", "c": "x.npz is not a readable .npz file"}
+
+    def bug():
+        raise KeyError("a bug is not a missing data set")
+
+    with pytest.raises(KeyError):
+        data.load_available({"e": bug})

@@ -208,6 +208,19 @@ def test_model_card_skips_test_sets_without_records(metrics_json):
     assert "Trained on a partial set." not in text  # no notes for this model
 
 
+def test_model_without_test_data_is_reported_not_scored(metrics_json):
+    # what notebook 03 writes (to its scratch folder) when no test set of a model could be loaded
+    metrics_json["models"]["other_x2.keras"]["test_sets"] = []
+    metrics_json["records"] = [r for r in metrics_json["records"] if r["model"] != "other_x2.keras"]
+    lines = reporting.results_table(metrics_json).rstrip("\n").split("\n")
+    assert all(line.count("|") == 16 for line in lines)
+    cells = [c.strip() for c in lines[3].split("|")[1:-1]]
+    assert cells == ["`other_x2.keras`", "x2 (16 -> 32)", "natural96", "not scored (no test data in this run)",
+                     "–", "–", "–", "–", "–", "–", "–", "1,234,567", "12.3", "1.25x", "2.50x"]
+    card = reporting.model_card(metrics_json, "other_x2.keras")
+    assert "Not scored in this run: none of its test sets could be loaded." in card and "## " not in card
+
+
 def test_write_model_cards(tmp_path, metrics_json):
     paths = reporting.write_model_cards(metrics_json, tmp_path)
     assert paths == [tmp_path / "cifar10_x2.md", tmp_path / "other_x2.md"]

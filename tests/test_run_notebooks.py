@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -117,3 +118,42 @@ def test_study_order_runs_the_evaluation_last(tmp_path):
     for name in ("04_b.ipynb", "03_evaluation.ipynb", "00_a.ipynb", "06_c.ipynb", "notes.ipynb", "05_d.txt"):
         (tmp_path / name).write_text("{}")
     assert [p.name for p in run_notebooks.study_order(tmp_path)] == ["00_a.ipynb", "04_b.ipynb", "06_c.ipynb", "03_evaluation.ipynb"]
+
+
+# --------------------------------------------------------------------------------------
+# The repository's address: one constant, every badge and clone URL
+# --------------------------------------------------------------------------------------
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_notebooks_point_at_repo_url(path):
+    import nbformat
+
+    badges, clones = run_notebooks.repo_links(nbformat.read(path, as_version=4), path.name)
+    assert badges == [run_notebooks.colab_url(path.name)], "run python -m sr_utils.run_notebooks --sync-links"
+    assert clones == [f'REPO_URL = "{run_notebooks.REPO_URL}"']
+
+
+def test_set_repo_rewrites_badges_and_clone_urls_only(tmp_path):
+    import nbformat
+
+    for path in NOTEBOOKS[:2]:
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    fork = "https://github.com/someone/sr-fork"
+    changed = run_notebooks.set_repo(fork, tmp_path)
+    assert [p.name for p in changed] == [p.name for p in NOTEBOOKS[:2]]
+    for path in NOTEBOOKS[:2]:
+        old, new = (nbformat.read(p, as_version=4) for p in (path, tmp_path / path.name))
+        assert run_notebooks.repo_links(new, path.name) == (
+            [f"https://colab.research.google.com/github/someone/sr-fork/blob/main/notebooks/{path.name}"],
+            [f'REPO_URL = "{fork}"'])
+        assert [c.get("outputs") for c in new.cells] == [c.get("outputs") for c in old.cells]
+        assert len([1 for a, b in zip(old.cells, new.cells) if a.source != b.source]) == 2
+    assert run_notebooks.set_repo(fork, tmp_path) == []  # nothing left to change
+
+
+@pytest.mark.parametrize("url", ["https://gitlab.com/a/b", "https://github.com/only-owner", "github.com/a/b"])
+def test_colab_url_refuses_other_addresses(url):
+    with pytest.raises(ValueError, match="must look like https://github.com/OWNER/NAME"):
+        run_notebooks.colab_url("00_x.ipynb", url)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import sr_utils
-from sr_utils import training
+from sr_utils import models, training
 
 
 def tiny_model(seed: int = 0) -> keras.Model:
@@ -506,3 +506,57 @@ def test_fit_sr_step_errors(tmp_path):
     for total, per_epoch in ((4, 0), (2, 3)):
         with pytest.raises(ValueError, match="steps_per_epoch <= total_steps"):
             training.fit_sr(model, None, total, per_epoch, None, tmp_path / "m.keras", tmp_path / "b")
+
+
+# --------------------------------------------------------------------------------------
+# Device, precision, printed paths
+# --------------------------------------------------------------------------------------
+def test_output_dirs_partial_run_goes_to_scratch(tmp_path):
+    model_dir, plot_dir = training.output_dirs(training.PROFILES["full"], tmp_path, partial=True)
+    assert (model_dir, plot_dir) == (tmp_path / ".sr_scratch" / "partial" / "model", tmp_path / ".sr_scratch" / "partial" / "plots")
+    assert model_dir.is_dir() and plot_dir.is_dir() and not (tmp_path / "model").exists()
+
+
+def test_shown_paths_are_relative_to_the_repository(tmp_path):
+    assert training.shown(tmp_path / "model" / "a.keras", tmp_path) == "model/a.keras"
+    assert training.shown(tmp_path, tmp_path) == "."
+    assert training.shown("/elsewhere/x.png", tmp_path) == "/elsewhere/x.png"
+    assert training.shown(training.repo_root() / "plots") == "plots"
+
+
+def test_cpu_run_is_float32_and_says_so():
+    assert training.gpu_names() == []  # no GPU on the machines that run these tests
+    try:
+        assert training.set_precision() == "float32"
+        line = training.describe_device()
+        assert line.startswith(f"device: CPU only ({os.cpu_count()} cores) | precision: float32 | TensorFlow ")
+        assert training.by_device(cpu=1000, gpu=20000) == 1000
+        assert training.by_device(cpu=1000, gpu=20000, on_gpu=True) == 20000
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parametrize("build", [
+    lambda: models.build_residual_subpixel(2, filters=8, blocks=1),
+    lambda: models.build_cifar10_x2(),
+])
+def test_mixed_precision_training_step_has_float32_outputs_and_loss(build):
+    # the GPU code path, forced on the CPU: float16 layers, float32 output, a scaled loss
+    try:
+        assert training.set_precision(mixed=True) == "mixed_float16"
+        assert "precision: mixed_float16" in training.describe_device()
+        keras.utils.set_random_seed(0)
+        model = build()
+        assert model.get_layer("sr").dtype_policy.name == "float32"
+        assert model.layers[1].compute_dtype == "float16"
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mae")
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+        h, w = (16, 16) if model.input_shape[1] else (12, 10)
+        x = np.random.default_rng(0).random((4, h, w, 3)).astype(np.float32)
+        y = np.random.default_rng(1).random((4, 2 * h, 2 * w, 3)).astype(np.float32)
+        history = model.fit(x, y, epochs=2, batch_size=2, verbose=0)
+        assert all(np.isfinite(history.history["loss"]))
+        out = model.predict(x, verbose=0)
+        assert out.dtype == np.float32 and out.shape == y.shape
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
