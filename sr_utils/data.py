@@ -362,13 +362,28 @@ def load_natural96(data_dir: str | os.PathLike | None = None, download: bool = T
     return x_train, x_val
 
 
-def load_stl10_subset(data_dir: str | os.PathLike | None = None) -> np.ndarray:
+def load_stl10_subset(data_dir: str | os.PathLike | None = None, download: bool = True) -> np.ndarray:
     """Load the 256 real STL-10 images kept for checks (``stl10_subset.npz``, array ``x``).
+
+    Looks in ``data_dir`` / ``$SR_DATA_DIR``, then the Keras cache; else downloads the 256 PNGs
+    (about 6 MB, ``photo_sets.download_stl10_subset``) into the Keras cache unless ``download=False``.
 
     Returns:
         ``(256, 96, 96, 3)`` uint8 in [0, 255]. Too few to train on: an evaluation set only.
     """
-    path = _find_local_file("stl10_subset.npz", data_dir, "STL-10 subset (256 images)")
+    what = "STL-10 subset (256 images)"
+    try:
+        path = _find_local_file("stl10_subset.npz", data_dir, what)
+    except FileNotFoundError as missing:
+        from . import photo_sets
+
+        if not download or downloads.offline():
+            why = "download=False" if not download else f"{downloads.OFFLINE_ENV}=1, as under the test suite"
+            raise FileNotFoundError(f"{missing}\nDownload: skipped ({why}).") from None
+        try:
+            path = photo_sets.download_stl10_subset()
+        except (OSError, ValueError) as e:
+            raise FileNotFoundError(f"{missing}\nDownload failed: {e}") from None
     x = _npz_arrays(path, ("x",), "stl10_subset.npz (uint8, images (N, 96, 96, 3))")["x"]
     return _check_images(x, (96, 96, 3), f"{path}: x")
 

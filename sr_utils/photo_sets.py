@@ -1,4 +1,4 @@
-"""The training photos (T91 + BSDS) and natural96: downloaded, checked, and rebuilt byte for byte.
+"""The training photos (T91 + BSDS), natural96 and the STL-10 subset: downloaded, checked, rebuilt.
 
 ``sr_train/`` holds 491 whole photos: T91 (91, the SRCNN training set), BSDS300 train (200) and
 BSDS500 test (200). ``download_sr_train`` fetches each from a public copy pinned by commit
@@ -11,7 +11,10 @@ stored as lossless PNGs).
 exactly as ``natural96.npz`` stores them (``source``/``pos``, ``val_source``/``val_pos``). The
 46 photos of the validation crops are the held-out photos of ``data.load_sr_images("val")``.
 
-Maintainers regenerate both index files from a complete local copy with
+``stl10_subset.npz`` (256 real STL-10 pictures, for evaluation only) is downloaded picture by
+picture from its pinned commits and checked against ``assets/stl10_subset_manifest.csv``.
+
+Maintainers regenerate the index files from a complete local copy with
 ``python -m sr_utils.photo_sets --write-index DATA_DIR``.
 """
 
@@ -281,11 +284,80 @@ def rebuild_natural96(data_dir: str | os.PathLike | None = None, download: bool 
 
 
 # --------------------------------------------------------------------------------------
-# Maintenance: the two index files, from a complete local copy
+# The STL-10 subset: 256 real STL-10 pictures published as PNG examples
 # --------------------------------------------------------------------------------------
-def write_indexes(data_dir: str | os.PathLike, assets: str | os.PathLike = ASSETS) -> tuple[Path, Path]:
-    """Write ``sr_train_manifest.csv`` and ``natural96_crops.csv`` into ``assets`` from
-    ``data_dir/sr_train/`` and ``data_dir/natural96.npz``; check that the crops rebuild exactly."""
+STL10_SUBSET_MANIFEST = ASSETS / "stl10_subset_manifest.csv"
+# The repositories the 256 PNGs come from, and the full commit each ``source`` abbreviates.
+STL10_SUBSET_COMMITS = {
+    "semihyagli/STL10-Labeled": "6f9f01c52c80253cd533b0240e56bac493cf77b5",
+    "semihyagli/STL10_Segmentation": "8f852c8e1a1253719fa8f8030c304071639b8c06",
+}
+
+
+def _subset_url(source: str, base: str) -> str:
+    """``owner/repo@commit12:path`` -> the raw file's URL under ``base`` (pinned to the full commit)."""
+    import urllib.parse
+
+    repo, _, rest = source.partition("@")
+    short, _, path = rest.partition(":")
+    commit = STL10_SUBSET_COMMITS.get(repo, "")
+    if not commit.startswith(short) or not short or not path or ".." in path.split("/"):
+        raise ValueError(f"bad STL-10 subset source {source!r}: expected owner/repo@commit:path of "
+                         f"{sorted(STL10_SUBSET_COMMITS)}.")
+    return f"{base.rstrip('/')}/{repo}/{commit}/{urllib.parse.quote(path)}"
+
+
+def download_stl10_subset(cache_dir: str | os.PathLike | None = None, *, manifest: str | os.PathLike | None = None,
+                          base_url: str = _GITHUB, progress: bool = True) -> Path:
+    """Download the 256 STL-10 pictures of ``stl10_subset.npz`` and write that file into
+    ``cache_dir`` (default: the Keras cache).
+
+    Each PNG is fetched from its pinned commit (``STL10_SUBSET_COMMITS``) and its RGB pixels (the
+    alpha channel, 255 everywhere where present, dropped) are checked against the committed
+    manifest before they are kept; an interrupted run keeps the checked PNGs in
+    ``stl10_subset.part/`` and fetches only the rest next time.
+
+    Returns:
+        ``<cache_dir>/stl10_subset.npz``, arrays ``x`` ``(256, 96, 96, 3)`` uint8 and ``source``.
+
+    Raises:
+        OSError: a picture could not be downloaded. ValueError: one does not match its checksum.
+    """
+    from tqdm.auto import tqdm
+
+    cache = data.keras_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
+    with open(manifest or STL10_SUBSET_MANIFEST, newline="") as f:
+        rows = [(row["source"], row["sha256"]) for row in csv.DictReader(f)]
+    part = cache / "stl10_subset.part"
+    images = []
+    for i, (source, expected) in enumerate(tqdm(rows, desc="STL-10 subset", unit="picture", disable=not progress)):
+        url = _subset_url(source, base_url)
+        kept = part / f"{i:03d}.png"
+        if not (kept.is_file() and pixel_sha256(read_photo(kept)) == expected):
+            downloads.fetch(url, kept, progress=False)
+        pixels = read_photo(kept)
+        if pixel_sha256(pixels) != expected:
+            kept.unlink()
+            raise ValueError(f"{url} does not hold the pinned pixels of {source} (pixel sha256 "
+                             f"{pixel_sha256(pixels)}, expected {expected}); try again, or report it.")
+        images.append(pixels)
+    path = cache / "stl10_subset.npz"
+    with atomic_write(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, x=np.stack(images), source=np.array([s for s, _ in rows]))
+    for kept in part.glob("*.png"):
+        kept.unlink()
+    part.rmdir()
+    return path
+
+
+# --------------------------------------------------------------------------------------
+# Maintenance: the index files, from a complete local copy
+# --------------------------------------------------------------------------------------
+def write_indexes(data_dir: str | os.PathLike, assets: str | os.PathLike = ASSETS) -> tuple[Path, Path, Path]:
+    """Write ``sr_train_manifest.csv``, ``natural96_crops.csv`` and ``stl10_subset_manifest.csv``
+    into ``assets`` from ``data_dir/sr_train/``, ``data_dir/natural96.npz`` and
+    ``data_dir/stl10_subset.npz``; check that the crops rebuild exactly."""
     data_dir, assets = Path(data_dir), Path(assets)
     root = data_dir / "sr_train"
     rows = []
@@ -294,7 +366,7 @@ def write_indexes(data_dir: str | os.PathLike, assets: str | os.PathLike = ASSET
             digest = (hashlib.sha256(f.read_bytes()).hexdigest() if source.checksum == "file"
                       else pixel_sha256(read_photo(f)))
             rows.append((f"{prefix}/{f.stem}", digest))
-    manifest, crops = assets / SR_TRAIN_MANIFEST.name, assets / NATURAL96_INDEX.name
+    manifest, crops = assets / "sr_train_manifest.csv", assets / "natural96_crops.csv"
     with atomic_write(manifest) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(["name", "sha256"])
@@ -305,11 +377,16 @@ def write_indexes(data_dir: str | os.PathLike, assets: str | os.PathLike = ASSET
         writer.writerow(["split", "source", "y", "x"])
         for split, src, pos in (("train", "source", "pos"), ("val", "val_source", "val_pos")):
             writer.writerows((split, str(s), int(p[0]), int(p[1])) for s, p in zip(d[src], d[pos]))
+    subset = assets / "stl10_subset_manifest.csv"
+    with np.load(data_dir / "stl10_subset.npz") as pictures, atomic_write(subset) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(["source", "sha256"])
+        writer.writerows((str(s), pixel_sha256(x)) for s, x in zip(pictures["source"], pictures["x"]))
     rebuilt = build_natural96(root, crops)
     for key in ("x_train", "x_val"):
         if not np.array_equal(rebuilt[key], d[key]):
             raise ValueError(f"the crops rebuilt from {root} differ from {data_dir / 'natural96.npz'} ({key}).")
-    return manifest, crops
+    return manifest, crops, subset
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -318,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--download", action="store_true", help="download sr_train/ into the Keras cache")
     action.add_argument("--rebuild-natural96", action="store_true",
                         help="write natural96.npz into the Keras cache, cut from sr_train/ (downloaded if needed)")
+    action.add_argument("--stl10-subset", action="store_true",
+                        help="download the 256 STL-10 pictures into the Keras cache as stl10_subset.npz")
     action.add_argument("--write-index", metavar="DATA_DIR",
                         help="maintainers: regenerate the index files from DATA_DIR/sr_train and DATA_DIR/natural96.npz")
     args = parser.parse_args(argv)
@@ -326,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {path.relative_to(ASSETS.parent.parent) if ASSETS.parent.parent in path.parents else path}")
     elif args.download:
         print(f"sr_train: {find_sr_train()}")
+    elif args.stl10_subset:
+        print(f"STL-10 subset: {download_stl10_subset()}")
     else:
         print(f"natural96: {rebuild_natural96()}")
     return 0

@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 
 import http.server
 import threading
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     stops (the full length is still announced), as a dropped connection does."""
 
     def do_GET(self):
-        path = Path(self.server.root) / self.path.lstrip("/")
+        path = Path(self.server.root) / urllib.parse.unquote(self.path).lstrip("/")
         if not path.is_file():
             self.send_error(404, "not found")
             return

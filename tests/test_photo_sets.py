@@ -163,3 +163,109 @@ def test_committed_index_files():
     held_out = photo_sets.held_out_photos()
     assert len(held_out) == 46 and not held_out & set(crops["train"][0].tolist())
     assert held_out | set(crops["train"][0].tolist()) <= {n for n, _ in rows}
+
+
+# --------------------------------------------------------------------------------------
+# The STL-10 subset
+# --------------------------------------------------------------------------------------
+SUBSET = [
+    ("semihyagli/STL10-Labeled@6f9f01c52c80:examples/airplane/ai0-passenger plane.png", "RGB"),
+    ("semihyagli/STL10-Labeled@6f9f01c52c80:examples/bird/bi3-owl.png", "RGB"),
+    ("semihyagli/STL10_Segmentation@8f852c8e1a12:examples/original_cat_546.png", "RGBA"),
+]
+
+
+def subset_picture(i: int) -> np.ndarray:
+    return np.random.default_rng(100 + i).integers(0, 256, (96, 96, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def subset_site(http_server, tmp_path):
+    rows = []
+    for i, (source, mode) in enumerate(SUBSET):
+        repo, rest = source.split("@")
+        path = http_server.root / repo / photo_sets.STL10_SUBSET_COMMITS[repo] / rest.split(":")[1]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pixels = subset_picture(i)
+        if mode == "RGBA":  # as published: an opaque alpha channel
+            pixels = np.dstack([pixels, np.full((96, 96), 255, np.uint8)])
+        Image.fromarray(pixels, mode).save(path)
+        rows.append(f'"{source}",{photo_sets.pixel_sha256(subset_picture(i))}\n')
+    manifest = tmp_path / "subset.csv"
+    manifest.write_text("source,sha256\n" + "".join(rows))
+    http_server.manifest = manifest
+    return http_server
+
+
+def test_stl10_subset_download(subset_site):
+    path = photo_sets.download_stl10_subset(manifest=subset_site.manifest, base_url=subset_site.url, progress=False)
+    assert path == data.keras_cache_dir() / "stl10_subset.npz"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["stl10_subset.npz"]  # the .part folder is gone
+    with np.load(path) as d:
+        assert d["x"].shape == (3, 96, 96, 3) and d["x"].dtype == np.uint8
+        for i in range(3):
+            np.testing.assert_array_equal(d["x"][i], subset_picture(i))
+        assert d["source"].tolist() == [s for s, _ in SUBSET]
+    assert subset_site.requests[0] == ("/semihyagli/STL10-Labeled/6f9f01c52c80253cd533b0240e56bac493cf77b5/"
+                                       "examples/airplane/ai0-passenger%20plane.png")
+    np.testing.assert_array_equal(data.load_stl10_subset(), np.stack([subset_picture(i) for i in range(3)]))
+
+
+def test_stl10_subset_wrong_pixels_and_resume(subset_site):
+    source = SUBSET[1][0]
+    bad = subset_site.root / "semihyagli/STL10-Labeled/6f9f01c52c80253cd533b0240e56bac493cf77b5/examples/bird/bi3-owl.png"
+    Image.fromarray(subset_picture(1)[:, ::-1].copy()).save(bad)
+    with pytest.raises(ValueError, match="does not hold the pinned pixels of " + source.replace(".", r"\.")):
+        photo_sets.download_stl10_subset(manifest=subset_site.manifest, base_url=subset_site.url, progress=False)
+    assert not (data.keras_cache_dir() / "stl10_subset.npz").exists()
+    part = data.keras_cache_dir() / "stl10_subset.part"
+    assert sorted(p.name for p in part.iterdir()) == ["000.png"]  # the checked picture only
+    Image.fromarray(subset_picture(1)).save(bad)
+    subset_site.requests.clear()
+    photo_sets.download_stl10_subset(manifest=subset_site.manifest, base_url=subset_site.url, progress=False)
+    assert len(subset_site.requests) == 2 and not part.exists()
+
+
+def test_stl10_subset_offline_and_bad_sources(monkeypatch):
+    with pytest.raises(FileNotFoundError, match=r"(?s)STL-10 subset \(256 images\) could not be loaded.*"
+                                                r"Download: skipped \(SR_OFFLINE=1"):
+        data.load_stl10_subset()
+    with pytest.raises(FileNotFoundError, match=r"Download: skipped \(download=False\)"):
+        data.load_stl10_subset(download=False)
+    for source in ("someone/else@6f9f01c52c80:x.png", "semihyagli/STL10-Labeled@000000:x.png",
+                   "semihyagli/STL10-Labeled@6f9f01c52c80:../x.png"):
+        with pytest.raises(ValueError, match="bad STL-10 subset source"):
+            photo_sets._subset_url(source, "http://127.0.0.1:1")
+
+
+def test_committed_stl10_subset_manifest():
+    import csv
+
+    with open(photo_sets.STL10_SUBSET_MANIFEST, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 256 and len({r["sha256"] for r in rows}) == 256
+    for row in rows:  # every source maps to a pinned URL
+        assert photo_sets._subset_url(row["source"], "https://x").startswith("https://x/semihyagli/STL10")
+
+
+def test_write_indexes_round_trips(site, tmp_path):
+    data_dir = tmp_path / "data"
+    root = photo_sets.download_sr_train(data_dir, progress=False, sources=site.sources)
+    np.savez(data_dir / "natural96.npz", **photo_sets.build_natural96(root))
+    np.savez(data_dir / "stl10_subset.npz", x=np.stack([subset_picture(i) for i in range(3)]),
+             source=np.array([s for s, _ in SUBSET]))
+    assets = tmp_path / "assets"
+    manifest, crops, subset = photo_sets.write_indexes(data_dir, assets)
+    assert (manifest, crops, subset) == (assets / "sr_train_manifest.csv", assets / "natural96_crops.csv",
+                                         assets / "stl10_subset_manifest.csv")
+    assert sorted(photo_sets.read_manifest(manifest)) == sorted(photo_sets.read_manifest())  # the site's manifest
+    assert crops.read_text() == photo_sets.NATURAL96_INDEX.read_text()
+    lines = subset.read_text().splitlines()
+    assert lines[0] == "source,sha256" and len(lines) == 4
+    assert lines[3] == f"{SUBSET[2][0]},{photo_sets.pixel_sha256(subset_picture(2))}"
+    # a natural96.npz that the photos do not give is refused
+    d = dict(np.load(data_dir / "natural96.npz"))
+    d["x_val"] = d["x_val"][:, ::-1].copy()
+    np.savez(data_dir / "natural96.npz", **d)
+    with pytest.raises(ValueError, match=r"the crops rebuilt from .* differ from .*natural96\.npz \(x_val\)"):
+        photo_sets.write_indexes(data_dir, assets)

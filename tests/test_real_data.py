@@ -172,3 +172,16 @@ def test_sr_train_matches_the_committed_manifest():
         actual = (hashlib.sha256(path.read_bytes()).hexdigest() if source.checksum == "file"
                   else photo_sets.pixel_sha256(photo_sets.read_photo(path)))
         assert actual == digest, name
+
+
+def test_stl10_subset_matches_the_committed_manifest():
+    import csv
+
+    from sr_utils import photo_sets
+
+    need("stl10_subset.npz")
+    with open(photo_sets.STL10_SUBSET_MANIFEST, newline="") as f:
+        rows = list(csv.DictReader(f))
+    with np.load(DATA / "stl10_subset.npz") as d:
+        assert [r["source"] for r in rows] == d["source"].tolist()
+        assert [r["sha256"] for r in rows] == [photo_sets.pixel_sha256(x) for x in d["x"]]
