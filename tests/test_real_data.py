@@ -5,6 +5,7 @@ bicubic baselines, not from this code's own output."""
 from __future__ import annotations
 
 import os
+import urllib.parse
 from pathlib import Path
 
 import numpy as np
@@ -185,3 +186,55 @@ def test_stl10_subset_matches_the_committed_manifest():
     with np.load(DATA / "stl10_subset.npz") as d:
         assert [r["source"] for r in rows] == d["source"].tolist()
         assert [r["sha256"] for r in rows] == [photo_sets.pixel_sha256(x) for x in d["x"]]
+
+
+def test_real_manifests_download_end_to_end_from_a_local_mirror(http_server, tmp_path, monkeypatch):
+    """The real manifests, URLs and crop index, served from 127.0.0.1: the T91 photos as BMPs (as
+    published), the BSDS JPEGs byte for byte, the STL-10 pictures as PNGs; what comes out must be
+    the data folder's sr_train/, natural96.npz and stl10_subset.npz."""
+    if not (DATA / "sr_train").is_dir():
+        pytest.skip(f"{DATA / 'sr_train'} is not there")
+    need("natural96.npz")
+    need("stl10_subset.npz")
+    from PIL import Image
+
+    from sr_utils import photo_sets
+
+    github = "https://raw.githubusercontent.com/"
+    for name, _ in photo_sets.read_manifest():
+        source = photo_sets.SR_TRAIN_SOURCES[name.split("/")[0]]
+        served = http_server.root / (source.url[len(github):] + name.split("/")[1] + source.remote_suffix)
+        served.parent.mkdir(parents=True, exist_ok=True)
+        local = photo_sets.photo_path(DATA / "sr_train", name)
+        if source.remote_suffix == source.local_suffix:
+            served.write_bytes(local.read_bytes())
+        else:
+            Image.open(local).save(served)  # PNG -> BMP, the published format
+    with np.load(DATA / "stl10_subset.npz") as d:
+        for source, x in zip(d["source"], d["x"]):
+            url = photo_sets._subset_url(str(source), http_server.url)
+            served = http_server.root / urllib.parse.unquote(url[len(http_server.url):])
+            served.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(x).save(served)
+        subset_x = d["x"]
+    mirror = {p: photo_sets.PhotoSource(s.folder, http_server.url + s.url[len(github):], s.remote_suffix,
+                                         s.local_suffix, s.checksum) for p, s in photo_sets.SR_TRAIN_SOURCES.items()}
+    monkeypatch.setattr(photo_sets, "SR_TRAIN_SOURCES", mirror)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    monkeypatch.setenv("SR_OFFLINE", "1")  # 127.0.0.1 only
+
+    (tmp_path / "empty").mkdir()
+    x_train, x_val = data.load_natural96(tmp_path / "empty", download=True)  # downloads sr_train, then cuts
+    with np.load(DATA / "natural96.npz") as d:
+        np.testing.assert_array_equal(x_train, d["x_train"])
+        np.testing.assert_array_equal(x_val, d["x_val"])
+    cache = data.keras_cache_dir()
+    assert len(http_server.requests) == 491
+    for name, _ in photo_sets.read_manifest():
+        if not name.startswith("T91/"):
+            assert photo_sets.photo_path(cache / "sr_train", name).read_bytes() == \
+                photo_sets.photo_path(DATA / "sr_train", name).read_bytes()
+    path = photo_sets.download_stl10_subset(base_url=http_server.url, progress=False)
+    with np.load(path) as d:
+        np.testing.assert_array_equal(d["x"], subset_x)
+    assert sorted(p.name for p in cache.iterdir()) == ["natural96.npz", "sr_train", "stl10_subset.npz"]
