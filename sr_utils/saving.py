@@ -74,6 +74,9 @@ def _without_defaults(config: dict, defaults: dict) -> dict:
             if not (key in defaults and _same(value, defaults[key]))}
 
 
+_MIXED_POLICIES = ("mixed_float16", "mixed_bfloat16")
+
+
 def portable_config(node):
     """A copy of a model's ``config.json`` content without constructor arguments at their defaults.
 
@@ -82,6 +85,9 @@ def portable_config(node):
     ``compile_config`` loses those equal to ``keras.Model.compile``'s. Objects of unknown classes
     and everything else are copied unchanged. The result rebuilds the same model in the Keras
     that wrote it and in every older release that knows the remaining arguments.
+
+    Mixed-precision dtype policies (a model trained on a GPU) become ``float32``: the weights are
+    float32 already, and the file then computes in float32 on every device, as a CPU needs.
 
     Args:
         node: the parsed ``config.json`` (or any part of it).
@@ -93,6 +99,9 @@ def portable_config(node):
         return [portable_config(item) for item in node]
     if not isinstance(node, dict):
         return node
+    if node.get("class_name") == "DTypePolicy" and isinstance(node.get("config"), dict) \
+            and node["config"].get("name") in _MIXED_POLICIES:
+        node = {**node, "config": {**node["config"], "name": "float32"}}
     out = {}
     cls = _resolve_class(node) if "class_name" in node else None
     for key, value in node.items():

@@ -78,6 +78,19 @@ def test_portable_config_keeps_values_that_differ_from_defaults():
     assert saving.portable_config(conv)["config"] == {"use_bias": 1, "groups": 2, "strides": [1, 1, 1]}
 
 
+def test_portable_config_makes_mixed_precision_policies_float32():
+    layer = {"module": "keras.layers", "class_name": "Conv2D", "registered_name": None,
+             "config": {"name": "c", "filters": 8, "kernel_size": [3, 3],
+                        "dtype": {"module": "keras", "class_name": "DTypePolicy", "registered_name": None,
+                                  "config": {"name": "mixed_float16"}}}}
+    out = saving.portable_config(layer)
+    assert out["config"]["dtype"]["config"] == {"name": "float32"}
+    assert layer["config"]["dtype"]["config"] == {"name": "mixed_float16"}  # the input is not modified
+    for name in ("float32", "float64", "bfloat16"):  # other policies are kept as they are
+        policy = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": name}}
+        assert saving.portable_config(policy) == policy
+
+
 def test_portable_config_leaves_unknown_classes_and_plain_values_alone():
     unknown = {"module": "mypackage.layers", "class_name": "Mine", "registered_name": "mine>Mine",
                "config": {"seed": None, "strides": [1, 1]}}

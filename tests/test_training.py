@@ -560,3 +560,32 @@ def test_mixed_precision_training_step_has_float32_outputs_and_loss(build):
         assert out.dtype == np.float32 and out.shape == y.shape
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_fit_sr_in_mixed_precision_saves_a_float32_model(tmp_path):
+    # The GPU path of the better recipe, forced on the CPU: it trains in float16 with loss scaling,
+    # and the best model is saved as a float32 file that any device (and Keras 3.13) runs.
+    import json
+    import zipfile
+
+    try:
+        training.set_precision(mixed=True)
+        keras.utils.set_random_seed(0)
+        lrs, hrs = _nearest_pairs([(12, 12)] * 4)
+        model = models.build_residual_subpixel(2, filters=4, blocks=1)
+        stream = training.patch_dataset(lrs, hrs, 6, 2, seed=0)
+        val = training.random_patches(lrs, hrs, 6, 4, np.random.default_rng(9), augment=False)
+        _, history, _ = training.fit_sr(model, stream, 4, 2, val, tmp_path / "best.keras", tmp_path / "backup")
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+        assert all(np.isfinite(history["loss"])) and all(np.isfinite(history["val_loss"]))
+        trained = model.predict(val[0], verbose=0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    with zipfile.ZipFile(tmp_path / "best.keras") as z:
+        config = z.read("config.json").decode()
+    assert "mixed_float16" not in config and json.loads(config)["config"]["layers"][1]["config"]["dtype"]["config"]["name"] == "float32"
+    best = keras.models.load_model(tmp_path / "best.keras")
+    assert all(layer.compute_dtype == "float32" for layer in best.layers)
+    out = best.predict(val[0], verbose=0)
+    assert out.dtype == np.float32 and out.shape == val[1].shape
+    assert np.abs(out - trained).max() < 0.05  # float32 vs float16 compute of the same (or an earlier, best) model
