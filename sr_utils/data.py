@@ -681,8 +681,9 @@ def load_study96(source: str = "auto", data_dir: str | os.PathLike | None = None
       (``load_stl10``; downloads 2.6 GB when no local copy exists and ``download`` is True).
     * ``"natural96"``: the project's stand-in, ``natural96.npz`` (2,523 training crops; the 272
       ``x_val`` crops from held-out whole photos serve as the test set).
-    * ``"auto"``: STL-10 when a local copy exists, else natural96 when a local copy exists, else
-      STL-10 (downloaded when ``download`` is True).
+    * ``"auto"``: STL-10 when a local copy exists, else natural96 (a local copy, or rebuilt from the
+      training photos, downloaded when ``download`` is True: 39 MB, the data of the committed
+      96x96 models), else STL-10 (downloaded when ``download`` is True: 2.6 GB).
 
     Returns:
         ``(source, x_train, x_test)``: the source used and images ``(N, 96, 96, 3)`` uint8.
@@ -695,7 +696,7 @@ def load_study96(source: str = "auto", data_dir: str | os.PathLike | None = None
         except FileNotFoundError:
             pass
         try:
-            return ("natural96", *load_natural96(data_dir, download=False))
+            return ("natural96", *load_natural96(data_dir, download=download))
         except FileNotFoundError:
             source = "stl10"
     if source == "natural96":

@@ -17,6 +17,29 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def no_internet(monkeypatch):
+    """No test reaches beyond this machine: connections to anything but the loopback fail."""
+    import socket
+
+    connect, getaddrinfo = socket.socket.connect, socket.getaddrinfo
+
+    def check(host):
+        if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/")):
+            raise OSError(f"tests must not reach {host}: only 127.0.0.1 is allowed")
+
+    def loopback_only(self, address):
+        check(address[0] if isinstance(address, tuple) else address)
+        return connect(self, address)
+
+    def resolve_loopback_only(host, *args, **kwargs):
+        check(host)
+        return getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", loopback_only)
+    monkeypatch.setattr(socket, "getaddrinfo", resolve_loopback_only)
+
+
 class _Handler(http.server.SimpleHTTPRequestHandler):
     """Serves ``server.root``; ``server.cut`` maps a URL path to a byte count at which the body
     stops (the full length is still announced), as a dropped connection does."""

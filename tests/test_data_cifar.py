@@ -91,7 +91,6 @@ def env(tmp_path, monkeypatch):
     """A private Keras cache, no SR_DATA_DIR, and a CIFAR-10 download that fails (and is counted)."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
-    monkeypatch.delenv("SR_OFFLINE", raising=False)  # the download below is a stand-in
     calls = []
 
     def no_download():
@@ -100,6 +99,12 @@ def env(tmp_path, monkeypatch):
 
     monkeypatch.setattr(keras.datasets.cifar10, "load_data", no_download)
     return calls
+
+
+@pytest.fixture
+def online(monkeypatch):
+    """Downloads allowed: only for tests whose download is a stand-in (keras' load_data above)."""
+    monkeypatch.delenv("SR_OFFLINE", raising=False)
 
 
 @pytest.fixture
@@ -351,7 +356,7 @@ def test_unreadable_npz_names_the_file(tmp_path, damage):
 # --------------------------------------------------------------------------------------
 # CIFAR-10 download step
 # --------------------------------------------------------------------------------------
-def test_failed_download_lists_every_place_tried(tmp_path, env, keras3_cache, keras2_cache):
+def test_failed_download_lists_every_place_tried(tmp_path, env, online, keras3_cache, keras2_cache):
     with pytest.raises(FileNotFoundError) as e:
         data.load_cifar10()
     msg = str(e.value)
@@ -383,7 +388,7 @@ def test_offline_never_downloads(monkeypatch, env):
     assert env == []
 
 
-def test_successful_download_gives_uint8_labels(monkeypatch):
+def test_successful_download_gives_uint8_labels(monkeypatch, online):
     x = make_images(2)
     monkeypatch.setattr(keras.datasets.cifar10, "load_data",
                         lambda: ((x, np.array([[1], [2]], np.int64)), (x[:1], np.array([[9]], np.int64))))
@@ -497,6 +502,29 @@ def test_study96_auto_prefers_a_local_stl10(tmp_path, stl10_counts):
     np.testing.assert_array_equal(a, train)
     np.testing.assert_array_equal(b, test)
     assert data.load_study96("natural96", tmp_path)[0] == "natural96"  # a named source is obeyed
+
+
+def test_study96_auto_rebuilds_natural96_before_downloading_stl10(tmp_path, stl10_counts, monkeypatch):
+    from sr_utils import photo_sets
+
+    crops = (make_images(2, 96, seed=8), make_images(1, 96, seed=9))
+    calls = []
+
+    def rebuild(data_dir=None, download=True):
+        calls.append(download)
+        if not download:
+            raise FileNotFoundError("sr_train could not be loaded")
+        path = data.keras_cache_dir() / "natural96.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, x_train=crops[0], x_val=crops[1])
+        return path
+
+    monkeypatch.setattr(photo_sets, "rebuild_natural96", rebuild)
+    with pytest.raises(FileNotFoundError, match="STL-10"):
+        data.load_study96("auto", tmp_path, download=False)  # no photos, no download: nothing
+    source, a, b = data.load_study96("auto", tmp_path)  # the 39 MB photos, not the 2.6 GB STL-10
+    assert source == "natural96" and calls == [False, True]
+    np.testing.assert_array_equal(a, crops[0])
 
 
 def test_study96_auto_with_nothing_tries_stl10(tmp_path, stl10_counts):
@@ -625,7 +653,7 @@ def full_cifar(n_train=50000, n_test=10000):
     return (x_train, y_train), (x_test, y_test)
 
 
-def test_full_download_gives_all_and_the_committed_subset(monkeypatch):
+def test_full_download_gives_all_and_the_committed_subset(monkeypatch, online):
     monkeypatch.setattr(keras.datasets.cifar10, "load_data", full_cifar)
     (x_train, _), (x_test, _) = data.load_cifar10()
     assert len(x_train) == 50000 and len(x_test) == 10000

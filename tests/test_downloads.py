@@ -116,3 +116,11 @@ def test_safe_extract_of_a_damaged_archive(tmp_path):
     bad.write_bytes(b"\x1f\x8b not really gzip")
     with pytest.raises(ValueError, match="is not a readable tar archive"):
         downloads.safe_extract(bad, tmp_path / "out")
+
+
+def test_the_suite_cannot_reach_the_internet(tmp_path, monkeypatch):
+    # tests/conftest.py refuses every address but the loopback, even with downloads switched on
+    monkeypatch.delenv("SR_OFFLINE", raising=False)
+    with pytest.raises(OSError, match=r"could not download https://example\.org/x\.bin: .*only 127\.0\.0\.1 is allowed"):
+        downloads.fetch("https://example.org/x.bin", tmp_path / "x.bin")
+    assert list(tmp_path.iterdir()) == []
