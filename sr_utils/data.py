@@ -339,7 +339,7 @@ def load_natural96(data_dir: str | os.PathLike | None = None, download: bool = T
 
     Looks for ``natural96.npz`` in ``data_dir`` / ``$SR_DATA_DIR``, then the Keras cache; else
     rebuilds it into the Keras cache from the ``sr_train/`` photos and the committed crop index
-    (``photo_sets.rebuild_natural96``; the photos are downloaded, 39 MB, unless ``download=False``).
+    (``photo_sets.rebuild_natural96``; the photos are downloaded, about 46 MB, unless ``download=False``).
     The rebuilt crops equal the original file's byte for byte.
 
     Returns:
@@ -414,7 +414,7 @@ def load_sr_images(split: str = "train", data_dir: str | os.PathLike | None = No
         split: ``"train"`` or ``"val"``.
         data_dir: folder holding ``sr_train/`` (default ``$SR_DATA_DIR``, then the Keras cache).
         limit: keep only the first ``limit`` images (sorted by name), e.g. for quick runs.
-        download: download the photos (39 MB) into the Keras cache when no copy is found.
+        download: download the photos (about 46 MB) into the Keras cache when no copy is found.
 
     Returns:
         ``(images, names)``: a list of ``(H, W, 3)`` uint8 arrays of varying sizes (78-508 px a
@@ -682,8 +682,8 @@ def load_study96(source: str = "auto", data_dir: str | os.PathLike | None = None
     * ``"natural96"``: the project's stand-in, ``natural96.npz`` (2,523 training crops; the 272
       ``x_val`` crops from held-out whole photos serve as the test set).
     * ``"auto"``: STL-10 when a local copy exists, else natural96 (a local copy, or rebuilt from the
-      training photos, downloaded when ``download`` is True: 39 MB, the data of the committed
-      96x96 models), else STL-10 (downloaded when ``download`` is True: 2.6 GB).
+      training photos, downloaded when ``download`` is True: about 46 MB, the data of the committed
+      96x96 models). It never starts the 2.6 GB STL-10 download: ask for ``"stl10"`` for that.
 
     Returns:
         ``(source, x_train, x_test)``: the source used and images ``(N, 96, 96, 3)`` uint8.
@@ -697,8 +697,9 @@ def load_study96(source: str = "auto", data_dir: str | os.PathLike | None = None
             pass
         try:
             return ("natural96", *load_natural96(data_dir, download=download))
-        except FileNotFoundError:
-            source = "stl10"
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"{e}\nSTL-10 has no local copy either; load_study96('stl10') downloads it "
+                                    "(2.6 GB).") from None
     if source == "natural96":
         return ("natural96", *load_natural96(data_dir, download=download))
     return ("stl10", *_stl10_train_test(data_dir, download=download))

@@ -1,6 +1,7 @@
 """Downloads: one file to a verified place (``fetch``), and safe extraction of tar archives.
 
-Every download streams into ``<name>.part`` beside its destination, with a progress bar; only a
+Every download streams into a ``.<name>.<random>.part`` file of its own beside its destination,
+with a progress bar; only a
 complete file (the size the server announced, and the expected size and checksum when given)
 is renamed to its final name. A failed, cut-short or corrupt download leaves nothing behind.
 """
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import ipaddress
 import os
+import secrets
 import tarfile
 import urllib.error
 import urllib.parse
@@ -25,10 +28,29 @@ def offline() -> bool:
     return os.environ.get(OFFLINE_ENV, "") == "1"
 
 
+def is_loopback(host) -> bool:
+    """Whether ``host`` (a name or an address, str or bytes) is this machine: ``localhost`` or a
+    loopback address (127.0.0.0/8, ::1). A name such as ``127.example.org`` is not."""
+    if isinstance(host, bytes):
+        host = host.decode("ascii", "replace")
+    if not isinstance(host, str):
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def is_local(url: str) -> bool:
     """Whether ``url`` is a file or on this machine (loopback), which ``SR_OFFLINE`` allows."""
-    host = urllib.parse.urlsplit(url).hostname or ""
-    return url.startswith("file:") or host == "localhost" or host.startswith("127.") or host == "::1"
+    return url.startswith("file:") or is_loopback(urllib.parse.urlsplit(url).hostname or "")
+
+
+def skipped_because() -> str:
+    """The reason loaders give when they do not download: ``$SR_OFFLINE`` or ``download=False``."""
+    return f"{OFFLINE_ENV}=1, as under the test suite" if offline() else "download=False"
 
 
 def _describe(url: str, error: Exception) -> str:
@@ -41,7 +63,7 @@ def _describe(url: str, error: Exception) -> str:
 
 def fetch(url: str, dest: str | os.PathLike, *, size: int | None = None, sha256: str | None = None,
           md5: str | None = None, progress: bool = True, timeout: float = 60) -> Path:
-    """Download ``url`` to ``dest``, verified, through ``dest.part``.
+    """Download ``url`` to ``dest``, verified, through a ``.part`` file of this call's own.
 
     Args:
         url: an http(s):// or file:// URL.
@@ -58,7 +80,8 @@ def fetch(url: str, dest: str | os.PathLike, *, size: int | None = None, sha256:
         OSError: the server or the network failed (the message names the URL and the cause), or
             ``$SR_OFFLINE`` is 1 and the URL is not on this machine.
         ValueError: the download was cut short, or has the wrong size or checksum.
-        In every case ``dest`` is untouched and no ``.part`` file is left.
+        In every case ``dest`` is untouched and no ``.part`` file is left. Two processes fetching
+        the same file do not share a ``.part`` file: the last complete one wins.
     """
     from tqdm.auto import tqdm
 
@@ -66,7 +89,7 @@ def fetch(url: str, dest: str | os.PathLike, *, size: int | None = None, sha256:
         raise OSError(f"not downloading {url}: downloads are off ({OFFLINE_ENV}=1, as under the test suite).")
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
+    part = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.part")  # this call's own file
     digests = {"sha256": hashlib.sha256(), "md5": hashlib.md5()}
     received = 0
     try:
@@ -79,18 +102,12 @@ def fetch(url: str, dest: str | os.PathLike, *, size: int | None = None, sha256:
             announced = _content_length(response)
             with tqdm(total=size or announced, unit="B", unit_scale=True, unit_divisor=1024,
                       desc=dest.name, disable=not progress, leave=False) as bar:
-                try:
-                    while chunk := response.read(_CHUNK):
-                        f.write(chunk)
-                        for digest in digests.values():
-                            digest.update(chunk)
-                        received += len(chunk)
-                        bar.update(len(chunk))
-                except http.client.IncompleteRead:
-                    pass  # reported below as cut short, with the byte counts
-                except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
-                    raise OSError(f"the download of {url} broke off after {received:,} bytes "
-                                  f"({_describe(url, error)}); try again.") from None
+                while chunk := _read(response, url, received, announced):
+                    f.write(chunk)
+                    for digest in digests.values():
+                        digest.update(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
         if announced is not None and received != announced:
             raise ValueError(f"the download of {url} was cut short: {received:,} of {announced:,} bytes; try again.")
         if size is not None and received != size:
@@ -105,6 +122,21 @@ def fetch(url: str, dest: str | os.PathLike, *, size: int | None = None, sha256:
     finally:
         part.unlink(missing_ok=True)
     return dest
+
+
+def _read(response, url: str, received: int, announced: int | None) -> bytes:
+    """The next chunk of ``response`` (b"" at its end); network, TLS and protocol errors become
+    one OSError naming the URL, and a connection closed early ends the stream (the byte count
+    check then reports it) or, with no length announced, a ValueError."""
+    try:
+        return response.read(_CHUNK)
+    except http.client.IncompleteRead as error:
+        if announced is not None:
+            return b""  # fewer bytes than announced: reported by the caller as cut short
+        raise ValueError(f"the download of {url} was cut short after {received:,} bytes; try again.") from None
+    except (OSError, http.client.HTTPException) as error:
+        raise OSError(f"the download of {url} broke off after {received:,} bytes "
+                      f"({_describe(url, error)}); try again.") from None
 
 
 def _content_length(response) -> int | None:

@@ -24,6 +24,8 @@ import argparse
 import csv
 import hashlib
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,15 +88,65 @@ def pixel_sha256(pixels: np.ndarray) -> str:
 
 
 def read_photo(path: str | os.PathLike) -> np.ndarray:
-    """A photo as ``(H, W, 3)`` uint8 RGB; ValueError naming the file when it cannot be decoded."""
+    """An image file as ``(H, W, 3)`` uint8 RGB in [0, 255] (an alpha channel is dropped);
+    ValueError naming the file when it cannot be decoded."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as im:
             return np.asarray(im.convert("RGB"))
     except (OSError, UnidentifiedImageError) as e:
-        raise ValueError(f"cannot read the training photo {path} ({e}); it is truncated or damaged. "
-                         "Delete it and download again (see data/README.md).") from None
+        raise ValueError(f"cannot read the image {path} ({e}); it is truncated or damaged. "
+                         "Delete it and download it again (see data/README.md).") from None
+
+
+def _cache(cache_dir) -> Path:
+    return data.keras_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
+
+
+def photo_digest(path: str | os.PathLike, checksum: str) -> str:
+    """The digest the manifests hold for a file: SHA-256 of its bytes (``checksum="file"``) or of
+    its decoded RGB pixels (``"pixels"``, see ``pixel_sha256``)."""
+    if checksum == "file":
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return pixel_sha256(read_photo(path))
+
+
+def _fetch_checked(url: str, target: Path, checksum: str, expected: str, what: str) -> None:
+    """Put the file at ``url`` at ``target`` only once it matches ``expected``.
+
+    ``checksum="file"``: the bytes are checked while downloading (``downloads.fetch``).
+    ``"pixels"``: the download goes to a temporary name, its pixels are checked, and ``target``
+    is written as a PNG of them (lossless, whatever format was served). A file that fails is
+    not kept, so a later run fetches it again.
+    """
+    from PIL import Image
+
+    if checksum == "file":
+        downloads.fetch(url, target, sha256=expected, progress=False)
+        return
+    raw = downloads.fetch(url, target.with_name(f".{target.name}.download"), progress=False)
+    try:
+        try:
+            pixels = read_photo(raw)
+        except ValueError:
+            raise ValueError(f"{url} did not give a readable image for {what} (an error page, or a cut-short "
+                             "file); try again, or report it.") from None
+        if pixel_sha256(pixels) != expected:
+            raise ValueError(f"{url} does not hold the pinned pixels of {what} (pixel sha256 "
+                             f"{pixel_sha256(pixels)}, expected {expected}); try again, or report it.")
+        with atomic_write(target) as tmp:
+            Image.fromarray(pixels).save(tmp, format="PNG")
+    finally:
+        raw.unlink(missing_ok=True)
+
+
+def _kept(path: Path, checksum: str, expected: str) -> bool:
+    """Whether an earlier, interrupted run left a checked copy at ``path``."""
+    try:
+        return path.is_file() and photo_digest(path, checksum) == expected
+    except ValueError:
+        return False
 
 
 def _split_name(name: str, sources: dict) -> tuple[PhotoSource, str]:
@@ -142,15 +194,6 @@ def held_out_photos(index: str | os.PathLike | None = None) -> set[str]:
 # --------------------------------------------------------------------------------------
 # sr_train/: find, download
 # --------------------------------------------------------------------------------------
-def _verify(path: Path, source: PhotoSource, expected: str) -> bool:
-    if source.checksum == "file":
-        return hashlib.sha256(path.read_bytes()).hexdigest() == expected
-    try:
-        return pixel_sha256(read_photo(path)) == expected
-    except ValueError:
-        return False
-
-
 def download_sr_train(cache_dir: str | os.PathLike | None = None, *, sources: dict | None = None,
                       manifest: str | os.PathLike | None = None, progress: bool = True) -> Path:
     """Download the 491 photos of ``sr_train/`` into ``cache_dir`` (default: the Keras cache).
@@ -167,11 +210,10 @@ def download_sr_train(cache_dir: str | os.PathLike | None = None, *, sources: di
         OSError: a photo could not be downloaded (the message names it and its URL).
         ValueError: a photo was cut short or does not match its checksum (it is not kept).
     """
-    from PIL import Image
     from tqdm.auto import tqdm
 
     sources = SR_TRAIN_SOURCES if sources is None else sources
-    cache = data.keras_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
+    cache = _cache(cache_dir)
     final, part = cache / "sr_train", cache / "sr_train.part"
     if final.is_dir():
         return final
@@ -179,22 +221,11 @@ def download_sr_train(cache_dir: str | os.PathLike | None = None, *, sources: di
     for name, expected in tqdm(rows, desc="sr_train photos", unit="photo", disable=not progress):
         source, stem = _split_name(name, sources)
         target = photo_path(part, name, sources)
-        if target.is_file() and _verify(target, source, expected):
-            continue  # kept by an earlier, interrupted run
-        url = source.url + stem + source.remote_suffix
-        if source.checksum == "file":
-            downloads.fetch(url, target, sha256=expected, progress=False)
-            continue
-        raw = downloads.fetch(url, target.with_name(stem + source.remote_suffix + ".download"), progress=False)
-        try:
-            pixels = read_photo(raw)
-            if pixel_sha256(pixels) != expected:
-                raise ValueError(f"{url} does not hold the pinned pixels of {name} (pixel sha256 "
-                                 f"{pixel_sha256(pixels)}, expected {expected}); try again, or report it.")
-            with atomic_write(target) as tmp:
-                Image.fromarray(pixels).save(tmp, format="PNG")
-        finally:
-            raw.unlink(missing_ok=True)
+        if not _kept(target, source.checksum, expected):
+            _fetch_checked(source.url + stem + source.remote_suffix, target, source.checksum, expected, name)
+    wanted = {photo_path(part, name, sources) for name, _ in rows}
+    for leftover in [f for f in part.rglob("*") if f.is_file() and f not in wanted]:
+        leftover.unlink()  # temporary files of a run that was killed
     os.replace(part, final)
     return final
 
@@ -275,8 +306,7 @@ def rebuild_natural96(data_dir: str | os.PathLike | None = None, download: bool 
     ``sr_train/`` photos (found or downloaded by ``find_sr_train``). Returns its path."""
     root = find_sr_train(data_dir, download=download)
     arrays = build_natural96(root)
-    cache = data.keras_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
-    path = cache / "natural96.npz"
+    path = _cache(cache_dir) / "natural96.npz"
     with atomic_write(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **arrays)
@@ -318,75 +348,82 @@ def download_stl10_subset(cache_dir: str | os.PathLike | None = None, *, manifes
     ``stl10_subset.part/`` and fetches only the rest next time.
 
     Returns:
-        ``<cache_dir>/stl10_subset.npz``, arrays ``x`` ``(256, 96, 96, 3)`` uint8 and ``source``.
+        ``<cache_dir>/stl10_subset.npz``: ``x`` ``(256, 96, 96, 3)`` uint8 in [0, 255] and
+        ``source`` ``(256,)`` str (``owner/repo@commit12:path`` of each picture).
 
     Raises:
         OSError: a picture could not be downloaded. ValueError: one does not match its checksum.
     """
     from tqdm.auto import tqdm
 
-    cache = data.keras_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
+    cache = _cache(cache_dir)
     with open(manifest or STL10_SUBSET_MANIFEST, newline="") as f:
         rows = [(row["source"], row["sha256"]) for row in csv.DictReader(f)]
     part = cache / "stl10_subset.part"
-    images = []
     for i, (source, expected) in enumerate(tqdm(rows, desc="STL-10 subset", unit="picture", disable=not progress)):
-        url = _subset_url(source, base_url)
         kept = part / f"{i:03d}.png"
-        if not (kept.is_file() and pixel_sha256(read_photo(kept)) == expected):
-            downloads.fetch(url, kept, progress=False)
-        pixels = read_photo(kept)
-        if pixel_sha256(pixels) != expected:
-            kept.unlink()
-            raise ValueError(f"{url} does not hold the pinned pixels of {source} (pixel sha256 "
-                             f"{pixel_sha256(pixels)}, expected {expected}); try again, or report it.")
-        images.append(pixels)
+        if not _kept(kept, "pixels", expected):
+            _fetch_checked(_subset_url(source, base_url), kept, "pixels", expected, source)
+    x = np.stack([read_photo(part / f"{i:03d}.png") for i in range(len(rows))])
     path = cache / "stl10_subset.npz"
     with atomic_write(path) as tmp:
         with open(tmp, "wb") as f:
-            np.savez_compressed(f, x=np.stack(images), source=np.array([s for s, _ in rows]))
-    for kept in part.glob("*.png"):
-        kept.unlink()
-    part.rmdir()
+            np.savez_compressed(f, x=x, source=np.array([s for s, _ in rows]))
+    shutil.rmtree(part)
     return path
 
 
 # --------------------------------------------------------------------------------------
 # Maintenance: the index files, from a complete local copy
 # --------------------------------------------------------------------------------------
+def _write_csv(path: Path, header: list[str], rows) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
 def write_indexes(data_dir: str | os.PathLike, assets: str | os.PathLike = ASSETS) -> tuple[Path, Path, Path]:
-    """Write ``sr_train_manifest.csv``, ``natural96_crops.csv`` and ``stl10_subset_manifest.csv``
-    into ``assets`` from ``data_dir/sr_train/``, ``data_dir/natural96.npz`` and
-    ``data_dir/stl10_subset.npz``; check that the crops rebuild exactly."""
+    """Regenerate ``sr_train_manifest.csv``, ``natural96_crops.csv`` and
+    ``stl10_subset_manifest.csv`` in ``assets`` from ``data_dir/sr_train/``,
+    ``data_dir/natural96.npz`` and ``data_dir/stl10_subset.npz``.
+
+    The three files are written to a temporary folder first and replace the ones in ``assets``
+    only when everything was read and the crops rebuild exactly; otherwise ``assets`` is untouched.
+
+    Raises:
+        FileNotFoundError: one of the three sources is missing.
+        ValueError: the crops cut from the photos differ from ``natural96.npz``.
+    """
     data_dir, assets = Path(data_dir), Path(assets)
     root = data_dir / "sr_train"
-    rows = []
-    for prefix, source in SR_TRAIN_SOURCES.items():
-        for f in sorted((root / source.folder).glob("*" + source.local_suffix)):
-            digest = (hashlib.sha256(f.read_bytes()).hexdigest() if source.checksum == "file"
-                      else pixel_sha256(read_photo(f)))
-            rows.append((f"{prefix}/{f.stem}", digest))
-    manifest, crops = assets / "sr_train_manifest.csv", assets / "natural96_crops.csv"
-    with atomic_write(manifest) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["name", "sha256"])
-        writer.writerows(rows)
-    d = np.load(data_dir / "natural96.npz")
-    with atomic_write(crops) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["split", "source", "y", "x"])
-        for split, src, pos in (("train", "source", "pos"), ("val", "val_source", "val_pos")):
-            writer.writerows((split, str(s), int(p[0]), int(p[1])) for s, p in zip(d[src], d[pos]))
-    subset = assets / "stl10_subset_manifest.csv"
-    with np.load(data_dir / "stl10_subset.npz") as pictures, atomic_write(subset) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(["source", "sha256"])
-        writer.writerows((str(s), pixel_sha256(x)) for s, x in zip(pictures["source"], pictures["x"]))
-    rebuilt = build_natural96(root, crops)
-    for key in ("x_train", "x_val"):
-        if not np.array_equal(rebuilt[key], d[key]):
-            raise ValueError(f"the crops rebuilt from {root} differ from {data_dir / 'natural96.npz'} ({key}).")
-    return manifest, crops, subset
+    needed = [root, data_dir / "natural96.npz", data_dir / "stl10_subset.npz"]
+    missing = [str(p) for p in needed if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"write_indexes needs {', '.join(missing)}: point it at a complete data folder.")
+    names = ("sr_train_manifest.csv", "natural96_crops.csv", "stl10_subset_manifest.csv")
+    with tempfile.TemporaryDirectory(dir=assets) as scratch:
+        manifest, crops, subset = (Path(scratch) / name for name in names)
+        _write_csv(manifest, ["name", "sha256"],
+                   [(f"{prefix}/{f.stem}", photo_digest(f, source.checksum))
+                    for prefix, source in SR_TRAIN_SOURCES.items()
+                    for f in sorted((root / source.folder).glob("*" + source.local_suffix))])
+        with np.load(needed[1]) as d:
+            natural96 = {key: d[key] for key in d.files}
+        _write_csv(crops, ["split", "source", "y", "x"],
+                   [(split, str(s), int(p[0]), int(p[1]))
+                    for split, src, pos in (("train", "source", "pos"), ("val", "val_source", "val_pos"))
+                    for s, p in zip(natural96[src], natural96[pos])])
+        with np.load(needed[2]) as pictures:
+            _write_csv(subset, ["source", "sha256"],
+                       [(str(s), pixel_sha256(x)) for s, x in zip(pictures["source"], pictures["x"])])
+        rebuilt = build_natural96(root, crops)
+        for key in ("x_train", "x_val"):
+            if not np.array_equal(rebuilt[key], natural96[key]):
+                raise ValueError(f"the crops rebuilt from {root} differ from {needed[1]} ({key}); nothing was written.")
+        for name in names:
+            os.replace(Path(scratch) / name, assets / name)
+    return tuple(assets / name for name in names)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -398,7 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     action.add_argument("--stl10-subset", action="store_true",
                         help="download the 256 STL-10 pictures into the Keras cache as stl10_subset.npz")
     action.add_argument("--write-index", metavar="DATA_DIR",
-                        help="maintainers: regenerate the index files from DATA_DIR/sr_train and DATA_DIR/natural96.npz")
+                        help="maintainers: regenerate the index files from DATA_DIR/sr_train, DATA_DIR/natural96.npz "
+                             "and DATA_DIR/stl10_subset.npz")
     args = parser.parse_args(argv)
     if args.write_index:
         for path in write_indexes(args.write_index):

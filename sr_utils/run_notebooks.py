@@ -109,12 +109,25 @@ def repo_links(nb, notebook: str) -> tuple[list[str], list[str]]:
     return badges, clones
 
 
-def set_repo(repo_url: str, folder: Path) -> list[Path]:
-    """Point every notebook of ``folder`` at ``repo_url`` (badge and clone URL); returns the
-    notebooks changed. Outputs are kept: only these two strings change."""
+_README_CLONE = re.compile(r"git clone https://github\.com/\S+ && cd \S+")
+
+
+def set_repo(repo_url: str, folder: Path, readme: Path | None = None) -> list[Path]:
+    """Point every notebook of ``folder`` at ``repo_url`` (badge and clone URL), and the
+    ``git clone URL && cd NAME`` line of ``readme`` when given; returns the files changed.
+    Notebook outputs are kept: only these strings change."""
     import nbformat
 
+    colab_url("x.ipynb", repo_url)  # checks the address
     changed = []
+    if readme is not None and Path(readme).is_file():
+        text = Path(readme).read_text()
+        url = repo_url.rstrip("/")
+        new = _README_CLONE.sub(f"git clone {url} && cd {url.rsplit('/', 1)[1]}", text)
+        if new != text:
+            with atomic_write(readme) as tmp:
+                tmp.write_text(new)
+            changed.append(Path(readme))
     for path in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         before = [cell.source for cell in nb.cells]
@@ -144,11 +157,11 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell (default: no limit)")
     parser.add_argument("--sync-links", action="store_true",
                         help=f"write REPO_URL (sr_utils/run_notebooks.py, now {REPO_URL}) into every notebook's Colab "
-                             "badge and clone URL, and exit (after changing it in a fork)")
+                             "badge and clone URL and the README's clone line, and exit (after changing it in a fork)")
     args = parser.parse_args(argv)
     if args.sync_links:
-        changed = set_repo(REPO_URL, repo_root() / "notebooks")
-        print(f"{len(changed)} notebook(s) changed; every notebook points at {REPO_URL}")
+        changed = set_repo(REPO_URL, repo_root() / "notebooks", repo_root() / "README.md")
+        print(f"{len(changed)} file(s) changed; the notebooks and the README point at {REPO_URL}")
         return 0
     paths = args.notebooks or study_order(repo_root() / "notebooks")
     missing = [str(p) for p in paths if not Path(p).is_file()]

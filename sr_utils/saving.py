@@ -114,6 +114,17 @@ def portable_config(node):
     return out
 
 
+def _mixed_precision(node) -> bool:
+    """Whether a config holds a mixed-precision dtype policy anywhere."""
+    if isinstance(node, list):
+        return any(_mixed_precision(item) for item in node)
+    if not isinstance(node, dict):
+        return False
+    if node.get("class_name") == "DTypePolicy" and (node.get("config") or {}).get("name") in _MIXED_POLICIES:
+        return True
+    return any(_mixed_precision(value) for value in node.values())
+
+
 def _check_keras_file(path: Path) -> None:
     if path.suffix != ".keras":
         raise ValueError(f"model path must end in .keras, got {str(path)!r}.")
@@ -127,10 +138,13 @@ def _write_portable_copy(source: Path, target: Path) -> None:
             if "config.json" not in names:
                 raise ValueError(f"{source} has no config.json: it is not a Keras 3 .keras file.")
             config = json.loads(zin.read("config.json"))
+            portable = portable_config(config)
+            if _mixed_precision(config):  # its optimizer is a loss-scale one that float32 would not rebuild
+                portable.pop("compile_config", None)
             with zipfile.ZipFile(target, "w") as zout:
                 for info in zin.infolist():
                     if info.filename == "config.json":
-                        zout.writestr(info, json.dumps(portable_config(config)))
+                        zout.writestr(info, json.dumps(portable))
                     else:
                         with zin.open(info) as src, zout.open(info, "w") as dst:
                             while chunk := src.read(1 << 20):
@@ -145,7 +159,9 @@ def save_model(model: keras.Model, path: str | os.PathLike) -> Path:
     The file is written through a temporary file and a rename: an interrupted save leaves the
     previous file (or none) at ``path``, never a half-written one. Weights, optimizer state and
     compile settings are saved as Keras saves them; only the config loses default arguments
-    (see ``portable_config``).
+    (see ``portable_config``). A model trained in mixed precision is saved for inference:
+    float32 layers and no compile settings (its loss-scale optimizer's state is not reloaded;
+    ``model.compile`` again to train it further).
 
     Returns:
         ``path`` as a Path.

@@ -79,8 +79,10 @@ def output_dirs(profile: Profile, root: str | os.PathLike | None = None, partial
         ``(model_dir, plot_dir)``.
     """
     root = Path(root) if root is not None else repo_root()
-    name = "partial" if partial else profile.name
-    base = root if name == "full" else root / ".sr_scratch" / name
+    if profile.name == "full":
+        base = root / ".sr_scratch" / "partial" if partial else root
+    else:  # a quick run, partial or not, stays in its own scratch folder
+        base = root / ".sr_scratch" / profile.name
     model_dir, plot_dir = base / "model", base / "plots"
     model_dir.mkdir(parents=True, exist_ok=True)
     plot_dir.mkdir(parents=True, exist_ok=True)
@@ -369,8 +371,9 @@ def fit_sr(model: keras.Model, train_stream, total_steps: int, steps_per_epoch: 
     an interrupted run started again resumes where it stopped.
 
     Returns:
-        ``(best_model, history, seconds)``: the best checkpoint reloaded, the Keras history dict,
-        and the wall time of this call's ``fit``.
+        ``(best_model, history, seconds)``: the best checkpoint reloaded (compiled with ``loss``
+        and the metrics, ready for ``evaluate``), the Keras history dict, and the wall time of
+        this call's ``fit``.
     """
     import time
 
@@ -387,7 +390,10 @@ def fit_sr(model: keras.Model, train_stream, total_steps: int, steps_per_epoch: 
                         validation_data=validation_data, callbacks=callbacks, verbose=2,
                         shuffle=False).history  # the stream is random already
     seconds = time.time() - start
-    return keras.models.load_model(checkpoint_path), history, seconds
+    best = keras.models.load_model(checkpoint_path)
+    if not best.compiled:  # trained in mixed precision: saved for inference (saving.save_model)
+        best.compile(loss=loss, metrics=[metrics.psnr, metrics.ssim])
+    return best, history, seconds
 
 
 def cosine_schedule(initial_learning_rate: float, total_steps: int, final_fraction: float = 0.01):

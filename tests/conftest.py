@@ -22,21 +22,29 @@ def no_internet(monkeypatch):
     """No test reaches beyond this machine: connections to anything but the loopback fail."""
     import socket
 
-    connect, getaddrinfo = socket.socket.connect, socket.getaddrinfo
+    from sr_utils.downloads import is_loopback
 
-    def check(host):
-        if isinstance(host, str) and not (host.startswith("127.") or host in ("localhost", "::1") or host.startswith("/")):
-            raise OSError(f"tests must not reach {host}: only 127.0.0.1 is allowed")
+    connect, connect_ex, getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
 
-    def loopback_only(self, address):
-        check(address[0] if isinstance(address, tuple) else address)
-        return connect(self, address)
+    def check(address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host.startswith("/"):
+            return  # a Unix socket: this machine
+        if not is_loopback(host):
+            raise OSError(f"tests must not reach {host!r}: only 127.0.0.1 is allowed")
+
+    def guarded(method):
+        def call(self, address, *args):
+            check(address)
+            return method(self, address, *args)
+        return call
 
     def resolve_loopback_only(host, *args, **kwargs):
         check(host)
         return getaddrinfo(host, *args, **kwargs)
 
-    monkeypatch.setattr(socket.socket, "connect", loopback_only)
+    monkeypatch.setattr(socket.socket, "connect", guarded(connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded(connect_ex))
     monkeypatch.setattr(socket, "getaddrinfo", resolve_loopback_only)
 
 
@@ -45,6 +53,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     stops (the full length is still announced), as a dropped connection does."""
 
     def do_GET(self):
+        self.server.requests.append(self.path)  # before answering: the client may check it at once
         path = Path(self.server.root) / urllib.parse.unquote(self.path).lstrip("/")
         if not path.is_file():
             self.send_error(404, "not found")
@@ -54,7 +63,6 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body[: self.server.cut.get(self.path, len(body))])
-        self.server.requests.append(self.path)
 
     def log_message(self, *args):
         pass
@@ -65,7 +73,7 @@ def http_server(tmp_path):
     """A web server on 127.0.0.1 (a free port) serving ``server.root`` (``tmp_path/www``).
 
     Yields the server: ``server.url`` is its base URL (ending in ``/``), ``server.requests`` the
-    paths served, ``server.cut`` truncations to apply. Stopped after the test.
+    paths asked for (404s included), ``server.cut`` truncations to apply. Stopped after the test.
     """
     root = tmp_path / "www"
     root.mkdir()

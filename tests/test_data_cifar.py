@@ -520,16 +520,19 @@ def test_study96_auto_rebuilds_natural96_before_downloading_stl10(tmp_path, stl1
         return path
 
     monkeypatch.setattr(photo_sets, "rebuild_natural96", rebuild)
-    with pytest.raises(FileNotFoundError, match="STL-10"):
+    with pytest.raises(FileNotFoundError, match="STL-10 has no local copy either"):
         data.load_study96("auto", tmp_path, download=False)  # no photos, no download: nothing
-    source, a, b = data.load_study96("auto", tmp_path)  # the 39 MB photos, not the 2.6 GB STL-10
+    source, a, b = data.load_study96("auto", tmp_path)  # the photos, not the 2.6 GB STL-10
     assert source == "natural96" and calls == [False, True]
     np.testing.assert_array_equal(a, crops[0])
 
 
-def test_study96_auto_with_nothing_tries_stl10(tmp_path, stl10_counts):
-    with pytest.raises(FileNotFoundError, match=r"(?s)STL-10 \(train\) could not be loaded.*download: .*OSError: no network"):
+def test_study96_auto_with_nothing_never_downloads_stl10(tmp_path, stl10_counts):
+    with pytest.raises(FileNotFoundError, match=r"(?s)natural96 .*could not be loaded.*SR_OFFLINE=1.*"
+                                                r"STL-10 has no local copy either; load_study96\('stl10'\) downloads it"):
         data.load_study96("auto", tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"(?s)STL-10 \(train\) could not be loaded.*download: .*OSError: no network"):
+        data.load_study96("stl10", tmp_path)  # asked for by name: the download is tried
     with pytest.raises(FileNotFoundError, match=r"download: skipped"):
         data.load_study96("stl10", tmp_path, download=False)
 

@@ -97,5 +97,5 @@ def test_truncated_photo_names_the_file(tmp_path):
     make_folder(tmp_path)
     photo = tmp_path / "sr_train" / "T91" / "t1.png"
     photo.write_bytes(photo.read_bytes()[:100])
-    with pytest.raises(ValueError, match=r"cannot read the training photo .*T91/t1\.png .*truncated or damaged"):
+    with pytest.raises(ValueError, match=r"cannot read the image .*T91/t1\.png .*truncated or damaged"):
         data.load_sr_images("train", data_dir=tmp_path)

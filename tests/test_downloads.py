@@ -1,7 +1,9 @@
 """downloads.fetch and downloads.safe_extract against a web server on 127.0.0.1 (never the internet)."""
 
 import hashlib
+import http.client
 import io
+import ssl
 import tarfile
 
 import pytest
@@ -123,4 +125,51 @@ def test_the_suite_cannot_reach_the_internet(tmp_path, monkeypatch):
     monkeypatch.delenv("SR_OFFLINE", raising=False)
     with pytest.raises(OSError, match=r"could not download https://example\.org/x\.bin: .*only 127\.0\.0\.1 is allowed"):
         downloads.fetch("https://example.org/x.bin", tmp_path / "x.bin")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("host, local", [
+    ("127.0.0.1", True), ("127.1.2.3", True), ("localhost", True), ("::1", True), ("[::1]", True), (b"127.0.0.1", True),
+    ("127.evil.example", False), ("127.0.0.1.nip.io", False), ("example.org", False), ("10.0.0.1", False), (None, False),
+])
+def test_is_loopback(host, local):
+    assert downloads.is_loopback(host) is local
+
+
+def test_offline_refuses_names_that_only_look_local(tmp_path, monkeypatch):
+    monkeypatch.setenv("SR_OFFLINE", "1")
+    with pytest.raises(OSError, match="downloads are off"):
+        downloads.fetch("http://127.0.0.1.nip.io/x.bin", tmp_path / "x.bin")
+
+
+class _Broken:
+    """A response without a length whose stream fails after one chunk."""
+
+    def __init__(self, error):
+        self.error, self.headers, self.calls = error, {}, 0
+
+    def read(self, n=-1):
+        self.calls += 1
+        if self.calls == 1:
+            return b"x" * 10
+        raise self.error
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.mark.parametrize("error, kind, match", [
+    (http.client.IncompleteRead(b"", 5), ValueError, r"was cut short after 10 bytes"),
+    (ssl.SSLError("bad record mac"), OSError, r"broke off after 10 bytes \(SSLError"),
+    (http.client.RemoteDisconnected("closed"), OSError, r"broke off after 10 bytes \(RemoteDisconnected"),
+])
+def test_stream_errors_get_clear_messages_and_leave_nothing(tmp_path, monkeypatch, error, kind, match):
+    import urllib.request
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout=None: _Broken(error))
+    with pytest.raises(kind, match=match):
+        downloads.fetch("http://127.0.0.1:1/x.bin", tmp_path / "x.bin")
     assert list(tmp_path.iterdir()) == []

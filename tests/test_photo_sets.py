@@ -226,6 +226,27 @@ def test_stl10_subset_wrong_pixels_and_resume(subset_site):
     assert len(subset_site.requests) == 2 and not part.exists()
 
 
+def test_stl10_subset_error_page_is_not_kept(subset_site):
+    bad = subset_site.root / "semihyagli/STL10-Labeled/6f9f01c52c80253cd533b0240e56bac493cf77b5/examples/bird/bi3-owl.png"
+    good = bad.read_bytes()
+    bad.write_text("<html>rate limited</html>")
+    with pytest.raises(ValueError, match=r"bi3-owl\.png did not give a readable image for semihyagli/STL10-Labeled@6f9f01c52c80:examples/bird/bi3-owl\.png"):
+        photo_sets.download_stl10_subset(manifest=subset_site.manifest, base_url=subset_site.url, progress=False)
+    part = data.keras_cache_dir() / "stl10_subset.part"
+    assert sorted(p.name for p in part.iterdir()) == ["000.png"]
+    bad.write_bytes(good)  # the server is fixed: the next run completes
+    photo_sets.download_stl10_subset(manifest=subset_site.manifest, base_url=subset_site.url, progress=False)
+    assert (data.keras_cache_dir() / "stl10_subset.npz").is_file()
+
+
+def test_leftover_temporary_files_do_not_become_photos(site):
+    part = data.keras_cache_dir() / "sr_train.part" / "T91"
+    part.mkdir(parents=True)
+    (part / ".t1.0a1b2c3d.tmp.png").write_bytes(b"half a PNG")  # a run killed while writing
+    root = photo_sets.download_sr_train(progress=False, sources=site.sources)
+    assert sorted(p.name for p in (root / "T91").iterdir()) == ["t1.png", "tt2.png"]
+
+
 def test_stl10_subset_offline_and_bad_sources(monkeypatch):
     with pytest.raises(FileNotFoundError, match=r"(?s)STL-10 subset \(256 images\) could not be loaded.*"
                                                 r"Download: skipped \(SR_OFFLINE=1"):
@@ -255,6 +276,7 @@ def test_write_indexes_round_trips(site, tmp_path):
     np.savez(data_dir / "stl10_subset.npz", x=np.stack([subset_picture(i) for i in range(3)]),
              source=np.array([s for s, _ in SUBSET]))
     assets = tmp_path / "assets"
+    assets.mkdir()
     manifest, crops, subset = photo_sets.write_indexes(data_dir, assets)
     assert (manifest, crops, subset) == (assets / "sr_train_manifest.csv", assets / "natural96_crops.csv",
                                          assets / "stl10_subset_manifest.csv")
@@ -267,5 +289,12 @@ def test_write_indexes_round_trips(site, tmp_path):
     d = dict(np.load(data_dir / "natural96.npz"))
     d["x_val"] = d["x_val"][:, ::-1].copy()
     np.savez(data_dir / "natural96.npz", **d)
-    with pytest.raises(ValueError, match=r"the crops rebuilt from .* differ from .*natural96\.npz \(x_val\)"):
+    before = {p.name: p.read_bytes() for p in assets.iterdir()}
+    crops.write_text("left as it was\n")
+    with pytest.raises(ValueError, match=r"the crops rebuilt from .* differ from .*natural96\.npz \(x_val\); nothing was written"):
+        photo_sets.write_indexes(data_dir, assets)
+    assert crops.read_text() == "left as it was\n" and manifest.read_bytes() == before["sr_train_manifest.csv"]
+    assert sorted(p.name for p in assets.iterdir()) == sorted(before)  # no temporary folder left
+    (data_dir / "stl10_subset.npz").unlink()
+    with pytest.raises(FileNotFoundError, match=r"write_indexes needs .*stl10_subset\.npz"):
         photo_sets.write_indexes(data_dir, assets)

@@ -126,6 +126,12 @@ def test_study_order_runs_the_evaluation_last(tmp_path):
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
+def test_readme_clone_line_points_at_repo_url():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    name = run_notebooks.REPO_URL.rsplit("/", 1)[1]
+    assert f"git clone {run_notebooks.REPO_URL} && cd {name}" in readme
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_committed_notebooks_point_at_repo_url(path):
     import nbformat
@@ -140,9 +146,12 @@ def test_set_repo_rewrites_badges_and_clone_urls_only(tmp_path):
 
     for path in NOTEBOOKS[:2]:
         (tmp_path / path.name).write_bytes(path.read_bytes())
+    readme = tmp_path / "README.md"
+    readme.write_text("Setup:\n    git clone https://github.com/sr-study/keras-super-resolution && cd keras-super-resolution\n")
     fork = "https://github.com/someone/sr-fork"
-    changed = run_notebooks.set_repo(fork, tmp_path)
-    assert [p.name for p in changed] == [p.name for p in NOTEBOOKS[:2]]
+    changed = run_notebooks.set_repo(fork, tmp_path, readme)
+    assert [p.name for p in changed] == ["README.md"] + [p.name for p in NOTEBOOKS[:2]]
+    assert readme.read_text() == "Setup:\n    git clone https://github.com/someone/sr-fork && cd sr-fork\n"
     for path in NOTEBOOKS[:2]:
         old, new = (nbformat.read(p, as_version=4) for p in (path, tmp_path / path.name))
         assert run_notebooks.repo_links(new, path.name) == (
@@ -150,7 +159,7 @@ def test_set_repo_rewrites_badges_and_clone_urls_only(tmp_path):
             [f'REPO_URL = "{fork}"'])
         assert [c.get("outputs") for c in new.cells] == [c.get("outputs") for c in old.cells]
         assert len([1 for a, b in zip(old.cells, new.cells) if a.source != b.source]) == 2
-    assert run_notebooks.set_repo(fork, tmp_path) == []  # nothing left to change
+    assert run_notebooks.set_repo(fork, tmp_path, readme) == []  # nothing left to change
 
 
 @pytest.mark.parametrize("url", ["https://gitlab.com/a/b", "https://github.com/only-owner", "github.com/a/b"])
