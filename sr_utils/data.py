@@ -198,6 +198,7 @@ def _load_cifar10_batches(folder: Path):
 # data/README.md), as [start, stop) ranges of positions in the official order: images 0-1101 of
 # data_batch_1 and 0-1016 of data_batch_2 ... data_batch_5; images 0-1016 of test_batch.
 CIFAR10_SIZES = (50_000, 10_000)
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"  # where keras.datasets.cifar10 downloads from
 CIFAR10_COMMITTED_RANGES = {
     "train": ((0, 1102), (10000, 11017), (20000, 21017), (30000, 31017), (40000, 41017)),
     "test": ((0, 1017),),
@@ -295,9 +296,10 @@ def _find_cifar10(data_dir, download: bool):
         if (candidate / "data_batch_1").is_file():
             return _load_cifar10_batches(candidate), str(candidate)
         tried.append(f"Keras cache: {candidate} has no data_batch_1")
-    if download and downloads.offline():
-        tried.append(f"download: skipped ({downloads.OFFLINE_ENV}=1, as under the test suite)")
-    elif download:
+    skipped = downloads.skip_reason(download, CIFAR10_URL)
+    if skipped:
+        tried.append(skipped)
+    else:
         try:
             import keras
 
@@ -306,8 +308,6 @@ def _find_cifar10(data_dir, download: bool):
             return (arrays, (np.arange(len(x_train)), np.arange(len(x_test)))), "the CIFAR-10 download"
         except Exception as e:  # network, disk or checksum errors all end here
             tried.append(f"download: keras.datasets.cifar10.load_data() failed: {type(e).__name__}: {e}")
-    else:
-        tried.append("download: skipped (download=False)")
     raise _not_found(
         "CIFAR-10",
         tried,
@@ -377,13 +377,13 @@ def load_stl10_subset(data_dir: str | os.PathLike | None = None, download: bool 
     except FileNotFoundError as missing:
         from . import photo_sets
 
-        if not download or downloads.offline():
-            why = "download=False" if not download else f"{downloads.OFFLINE_ENV}=1, as under the test suite"
-            raise FileNotFoundError(f"{missing}\nDownload: skipped ({why}).") from None
+        skipped = downloads.skip_reason(download, photo_sets.GITHUB)
+        if skipped:
+            raise FileNotFoundError(f"{missing}\n  - {skipped}") from None
         try:
             path = photo_sets.download_stl10_subset()
         except (OSError, ValueError) as e:
-            raise FileNotFoundError(f"{missing}\nDownload failed: {e}") from None
+            raise FileNotFoundError(f"{missing}\n  - download failed: {e}") from None
     x = _npz_arrays(path, ("x",), "stl10_subset.npz (uint8, images (N, 96, 96, 3))")["x"]
     return _check_images(x, (96, 96, 3), f"{path}: x")
 
@@ -648,7 +648,10 @@ def load_stl10(
         if not lacking:
             return load(folder)
         tried.append(f"{where}: {folder} has no {', '.join(lacking)}")
-    if download:
+    skipped = downloads.skip_reason(download, STL10_URL)
+    if skipped:
+        tried.append(skipped)
+    else:
         try:
             folder = download_stl10()
         except Exception as e:  # network, disk, checksum or archive errors all end here
@@ -657,8 +660,6 @@ def load_stl10(
             if not missing(folder):
                 return load(folder)
             tried.append(f"download: the archive did not give {folder / names[0]}")
-    else:
-        tried.append("download: skipped (download=False)")
     raise _not_found(
         f"STL-10 ({split})",
         tried,

@@ -48,9 +48,15 @@ def is_local(url: str) -> bool:
     return url.startswith("file:") or is_loopback(urllib.parse.urlsplit(url).hostname or "")
 
 
-def skipped_because() -> str:
-    """The reason loaders give when they do not download: ``$SR_OFFLINE`` or ``download=False``."""
-    return f"{OFFLINE_ENV}=1, as under the test suite" if offline() else "download=False"
+def skip_reason(download: bool, *urls: str) -> str | None:
+    """Why a loader does not download from ``urls``, as the line it lists among what it tried
+    (``"download: skipped (...)"``), or None when it may: not with ``download=False``, nor with
+    ``$SR_OFFLINE`` set unless every URL is on this machine."""
+    if not download:
+        return "download: skipped (download=False)"
+    if offline() and not all(is_local(url) for url in urls):
+        return f"download: skipped ({OFFLINE_ENV}=1, as under the test suite)"
+    return None
 
 
 def _describe(url: str, error: Exception) -> str:

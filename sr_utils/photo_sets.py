@@ -60,15 +60,15 @@ class PhotoSource:
     checksum: str
 
 
-_GITHUB = "https://raw.githubusercontent.com"
+GITHUB = "https://raw.githubusercontent.com"
 # The exact copies behind the committed models (see data/README.md), pinned by commit.
 SR_TRAIN_SOURCES = {
-    "T91": PhotoSource("T91", f"{_GITHUB}/jiny2001/dcscn-super-resolution/"
+    "T91": PhotoSource(data.SR_TRAIN_FOLDERS["T91"], f"{GITHUB}/jiny2001/dcscn-super-resolution/"
                        "d382bc30d41c94ac72f8cb148d61cc4864b3b380/data/yang91/", ".bmp", ".png", "pixels"),
-    "BSDS300train": PhotoSource("BSDS300_train200", f"{_GITHUB}/Sisso16/ssn_pytorch/"
+    "BSDS300train": PhotoSource(data.SR_TRAIN_FOLDERS["BSDS300train"], f"{GITHUB}/Sisso16/ssn_pytorch/"
                                 "c4f9ac8c43397cbacbf2e2ba1505efafa769435d/BSR/BSDS500/data/images/train/",
                                 ".jpg", ".jpg", "file"),
-    "BSDS500test": PhotoSource("BSDS500_test200", f"{_GITHUB}/Sisso16/ssn_pytorch/"
+    "BSDS500test": PhotoSource(data.SR_TRAIN_FOLDERS["BSDS500test"], f"{GITHUB}/Sisso16/ssn_pytorch/"
                                "c4f9ac8c43397cbacbf2e2ba1505efafa769435d/BSR/BSDS500/data/images/test/",
                                ".jpg", ".jpg", "file"),
 }
@@ -244,16 +244,14 @@ def find_sr_train(data_dir: str | os.PathLike | None = None, download: bool = Tr
         if path.is_dir():
             return path
         tried.append(f"{path} is not a folder")
-    remote = not all(downloads.is_local(s.url) for s in SR_TRAIN_SOURCES.values())
-    if download and downloads.offline() and remote:
-        tried.append(f"download: skipped ({downloads.OFFLINE_ENV}=1, as under the test suite)")
-    elif download:
+    skipped = downloads.skip_reason(download, *(s.url for s in SR_TRAIN_SOURCES.values()))
+    if skipped:
+        tried.append(skipped)
+    else:
         try:
             return download_sr_train()
         except (OSError, ValueError) as e:
             tried.append(f"download failed: {e}")
-    else:
-        tried.append("download: skipped (download=False)")
     folders = ",".join(s.folder for s in SR_TRAIN_SOURCES.values())
     raise data._not_found("sr_train (whole T91 + BSDS photos)", tried,
                           f"run once with internet access (the photos go to {data.keras_cache_dir() / 'sr_train'}), "
@@ -338,7 +336,7 @@ def _subset_url(source: str, base: str) -> str:
 
 
 def download_stl10_subset(cache_dir: str | os.PathLike | None = None, *, manifest: str | os.PathLike | None = None,
-                          base_url: str = _GITHUB, progress: bool = True) -> Path:
+                          base_url: str = GITHUB, progress: bool = True) -> Path:
     """Download the 256 STL-10 pictures of ``stl10_subset.npz`` and write that file into
     ``cache_dir`` (default: the Keras cache).
 

@@ -17,8 +17,14 @@ def env(tmp_path, monkeypatch):
     monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
 
 
-def make_folder(root, held_out=("T91/t2", "BSDS300train/11")):
-    """sr_train/ with 3 + 2 + 1 photos of distinct sizes, and a crop index naming the held-out ones."""
+def write_index(path, held_out=("T91/t2", "BSDS300train/11")):
+    """A crop index whose validation crops come from ``held_out``."""
+    path.write_text("split,source,y,x\ntrain,T91/t1,0,0\n" + "".join(f"val,{n},0,0\n" for n in held_out * 2))
+    return path
+
+
+def make_folder(root):
+    """sr_train/ with 3 + 2 + 1 photos of distinct sizes (T91/t2 and BSDS300train/11 are held out)."""
     photos = {"T91/t1": (20, 30), "T91/t2": (25, 16), "T91/t3": (12, 12), "BSDS300train/10": (32, 48),
               "BSDS300train/11": (48, 32), "BSDS500test/7": (40, 40)}
     suffix = {"T91": ".png", "BSDS300train": ".jpg", "BSDS500test": ".jpg"}
@@ -29,17 +35,13 @@ def make_folder(root, held_out=("T91/t2", "BSDS300train/11")):
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(folder / f"{stem}{suffix[prefix]}")
     (root / "sr_train" / "T91" / "notes.txt").write_text("not an image")
-    index = root / "crops.csv"
-    index.write_text("split,source,y,x\ntrain,T91/t1,0,0\n" + "".join(f"val,{n},0,0\n" for n in held_out * 2))
-    photo_sets.NATURAL96_INDEX = index  # restored by the fixture below
     return photos
 
 
 @pytest.fixture(autouse=True)
-def restore_index():
-    committed = photo_sets.NATURAL96_INDEX
-    yield
-    photo_sets.NATURAL96_INDEX = committed
+def small_index(tmp_path, monkeypatch):
+    """make_folder's crop index in place of the committed one."""
+    monkeypatch.setattr(photo_sets, "NATURAL96_INDEX", write_index(tmp_path / "crops.csv"))
 
 
 def test_split_by_photo_follows_the_crop_index(tmp_path):
@@ -78,7 +80,8 @@ def test_missing_folder_says_where_it_looked(tmp_path):
 
 
 def test_missing_subfolder_or_held_out_photo(tmp_path):
-    make_folder(tmp_path, held_out=("T91/t2", "T91/nope"))
+    make_folder(tmp_path)
+    write_index(tmp_path / "crops.csv", held_out=("T91/t2", "T91/nope"))
     with pytest.raises(ValueError, match="lacks 1 of the held-out photos .*T91/nope.*not a complete sr_train"):
         data.load_sr_images("val", data_dir=tmp_path)
     for f in (tmp_path / "sr_train" / "BSDS500_test200").iterdir():

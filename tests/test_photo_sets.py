@@ -249,9 +249,9 @@ def test_leftover_temporary_files_do_not_become_photos(site):
 
 def test_stl10_subset_offline_and_bad_sources(monkeypatch):
     with pytest.raises(FileNotFoundError, match=r"(?s)STL-10 subset \(256 images\) could not be loaded.*"
-                                                r"Download: skipped \(SR_OFFLINE=1"):
+                                                r"download: skipped \(SR_OFFLINE=1"):
         data.load_stl10_subset()
-    with pytest.raises(FileNotFoundError, match=r"Download: skipped \(download=False\)"):
+    with pytest.raises(FileNotFoundError, match=r"download: skipped \(download=False\)"):
         data.load_stl10_subset(download=False)
     for source in ("someone/else@6f9f01c52c80:x.png", "semihyagli/STL10-Labeled@000000:x.png",
                    "semihyagli/STL10-Labeled@6f9f01c52c80:../x.png"):
