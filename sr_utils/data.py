@@ -22,46 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import downloads
+from . import downloads, photo_sets
+from .locations import DATA_DIR_ENV, find_local_file, keras_cache_dir, local_data_dir, not_found
+from .photo_sets import SR_TRAIN_FOLDERS
 
-DATA_DIR_ENV = "SR_DATA_DIR"
 
 CIFAR10_LABELS = (
     "airplane", "automobile", "bird", "cat", "deer",
     "dog", "frog", "horse", "ship", "truck",
 )
-
-
-def local_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
-    """The folder holding local dataset copies: ``data_dir``, else ``$SR_DATA_DIR``, else None.
-
-    Raises:
-        FileNotFoundError: the folder is named but does not exist.
-    """
-    source = "data_dir argument"
-    if data_dir is None:
-        data_dir = os.environ.get(DATA_DIR_ENV) or None
-        source = f"environment variable {DATA_DIR_ENV}"
-    if data_dir is None:
-        return None
-    path = Path(data_dir).expanduser()
-    if not path.is_dir():
-        raise FileNotFoundError(
-            f"{source} points to {str(path)!r}, which is not a directory. "
-            f"Point it at the folder that holds the dataset files (e.g. cifar10.npz), or unset it."
-        )
-    return path
-
-
-def keras_cache_dir() -> Path:
-    """The Keras dataset cache: ``$KERAS_HOME/datasets``, default ``~/.keras/datasets``."""
-    home = os.environ.get("KERAS_HOME") or os.path.join("~", ".keras")
-    return Path(home).expanduser() / "datasets"
-
-
-def _not_found(name: str, tried: list[str], fix: str) -> FileNotFoundError:
-    lines = "\n".join(f"  - {t}" for t in tried)
-    return FileNotFoundError(f"{name} could not be loaded. Tried, in order:\n{lines}\nTo fix: {fix}")
 
 
 # --------------------------------------------------------------------------------------
@@ -308,7 +277,7 @@ def _find_cifar10(data_dir, download: bool):
             return (arrays, (np.arange(len(x_train)), np.arange(len(x_test)))), "the CIFAR-10 download"
         except Exception as e:  # network, disk or checksum errors all end here
             tried.append(f"download: keras.datasets.cifar10.load_data() failed: {type(e).__name__}: {e}")
-    raise _not_found(
+    raise not_found(
         "CIFAR-10",
         tried,
         f"put cifar10.npz (uint8 x_train, y_train, x_test, y_test) in a folder and set "
@@ -320,20 +289,6 @@ def _find_cifar10(data_dir, download: bool):
 # --------------------------------------------------------------------------------------
 # Local-only image sets (no public download exists for these exact files)
 # --------------------------------------------------------------------------------------
-def _find_local_file(filename: str, data_dir, what: str) -> Path:
-    folder = local_data_dir(data_dir)
-    tried = [f"{DATA_DIR_ENV} is not set" if folder is None else f"{folder / filename} does not exist"]
-    if folder is not None and (folder / filename).is_file():
-        return folder / filename
-    cached = keras_cache_dir() / filename
-    if cached.is_file():
-        return cached
-    tried.append(f"{cached} does not exist")
-    raise _not_found(
-        what, tried, f"copy {filename} into a folder and set {DATA_DIR_ENV} to it (see data/README.md)."
-    )
-
-
 def load_natural96(data_dir: str | os.PathLike | None = None, download: bool = True):
     """Load the 96x96 natural-photo crops (T91 + BSDS), the project's stand-in for STL-10.
 
@@ -348,10 +303,8 @@ def load_natural96(data_dir: str | os.PathLike | None = None, download: bool = T
     """
     what = "natural96 (96x96 natural-photo crops)"
     try:
-        path = _find_local_file("natural96.npz", data_dir, what)
+        path = find_local_file("natural96.npz", data_dir, what)
     except FileNotFoundError as missing:
-        from . import photo_sets
-
         try:
             path = photo_sets.rebuild_natural96(data_dir, download=download)
         except FileNotFoundError as no_photos:
@@ -373,10 +326,8 @@ def load_stl10_subset(data_dir: str | os.PathLike | None = None, download: bool 
     """
     what = "STL-10 subset (256 images)"
     try:
-        path = _find_local_file("stl10_subset.npz", data_dir, what)
+        path = find_local_file("stl10_subset.npz", data_dir, what)
     except FileNotFoundError as missing:
-        from . import photo_sets
-
         skipped = downloads.skip_reason(download, photo_sets.GITHUB)
         if skipped:
             raise FileNotFoundError(f"{missing}\n  - {skipped}") from None
@@ -388,7 +339,6 @@ def load_stl10_subset(data_dir: str | os.PathLike | None = None, download: bool 
     return _check_images(x, (96, 96, 3), f"{path}: x")
 
 
-SR_TRAIN_FOLDERS = {"T91": "T91", "BSDS300train": "BSDS300_train200", "BSDS500test": "BSDS500_test200"}
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
@@ -396,8 +346,6 @@ def sr_train_dir(data_dir: str | os.PathLike | None = None, download: bool = Fal
     """The ``sr_train/`` folder of whole training photos: in ``data_dir`` / ``$SR_DATA_DIR``,
     else in the Keras cache, else downloaded there when ``download`` is True
     (``photo_sets.find_sr_train``). Raises FileNotFoundError naming what was tried."""
-    from . import photo_sets
-
     return photo_sets.find_sr_train(data_dir, download=download)
 
 
@@ -420,8 +368,6 @@ def load_sr_images(split: str = "train", data_dir: str | os.PathLike | None = No
         ``(images, names)``: a list of ``(H, W, 3)`` uint8 arrays of varying sizes (78-508 px a
         side) and their names as in ``natural96`` (``"T91/t1"``, ``"BSDS300train/100075"``, ...).
     """
-    from . import photo_sets
-
     if split not in ("train", "val"):
         raise ValueError(f"split must be 'train' or 'val', got {split!r}.")
     root = sr_train_dir(data_dir, download=download)
@@ -660,7 +606,7 @@ def load_stl10(
             if not missing(folder):
                 return load(folder)
             tried.append(f"download: the archive did not give {folder / names[0]}")
-    raise _not_found(
+    raise not_found(
         f"STL-10 ({split})",
         tried,
         f"set {DATA_DIR_ENV} to a folder that contains {STL10_FOLDER}/ (with {', '.join(names)}), "

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data, downloads
+from . import downloads
+from .locations import DATA_DIR_ENV, keras_cache_dir, local_data_dir, not_found
 from .files import atomic_write
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -61,14 +62,16 @@ class PhotoSource:
 
 
 GITHUB = "https://raw.githubusercontent.com"
+# sr_train/'s sub-folders, by the prefix of the photos' names ("T91/t1")
+SR_TRAIN_FOLDERS = {"T91": "T91", "BSDS300train": "BSDS300_train200", "BSDS500test": "BSDS500_test200"}
 # The exact copies behind the committed models (see data/README.md), pinned by commit.
 SR_TRAIN_SOURCES = {
-    "T91": PhotoSource(data.SR_TRAIN_FOLDERS["T91"], f"{GITHUB}/jiny2001/dcscn-super-resolution/"
+    "T91": PhotoSource(SR_TRAIN_FOLDERS["T91"], f"{GITHUB}/jiny2001/dcscn-super-resolution/"
                        "d382bc30d41c94ac72f8cb148d61cc4864b3b380/data/yang91/", ".bmp", ".png", "pixels"),
-    "BSDS300train": PhotoSource(data.SR_TRAIN_FOLDERS["BSDS300train"], f"{GITHUB}/Sisso16/ssn_pytorch/"
+    "BSDS300train": PhotoSource(SR_TRAIN_FOLDERS["BSDS300train"], f"{GITHUB}/Sisso16/ssn_pytorch/"
                                 "c4f9ac8c43397cbacbf2e2ba1505efafa769435d/BSR/BSDS500/data/images/train/",
                                 ".jpg", ".jpg", "file"),
-    "BSDS500test": PhotoSource(data.SR_TRAIN_FOLDERS["BSDS500test"], f"{GITHUB}/Sisso16/ssn_pytorch/"
+    "BSDS500test": PhotoSource(SR_TRAIN_FOLDERS["BSDS500test"], f"{GITHUB}/Sisso16/ssn_pytorch/"
                                "c4f9ac8c43397cbacbf2e2ba1505efafa769435d/BSR/BSDS500/data/images/test/",
                                ".jpg", ".jpg", "file"),
 }
@@ -101,7 +104,7 @@ def read_photo(path: str | os.PathLike) -> np.ndarray:
 
 
 def _cache(cache_dir) -> Path:
-    return data.keras_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
+    return keras_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
 
 
 def photo_digest(path: str | os.PathLike, checksum: str) -> str:
@@ -237,9 +240,9 @@ def find_sr_train(data_dir: str | os.PathLike | None = None, download: bool = Tr
     Raises:
         FileNotFoundError: none of these worked; the message lists what was tried and the fix.
     """
-    folder = data.local_data_dir(data_dir)
-    tried = [f"local copy: {data.DATA_DIR_ENV} is not set"] if folder is None else []
-    candidates = ([folder / "sr_train"] if folder is not None else []) + [data.keras_cache_dir() / "sr_train"]
+    folder = local_data_dir(data_dir)
+    tried = [f"local copy: {DATA_DIR_ENV} is not set"] if folder is None else []
+    candidates = ([folder / "sr_train"] if folder is not None else []) + [keras_cache_dir() / "sr_train"]
     for path in candidates:
         if path.is_dir():
             return path
@@ -253,9 +256,9 @@ def find_sr_train(data_dir: str | os.PathLike | None = None, download: bool = Tr
         except (OSError, ValueError) as e:
             tried.append(f"download failed: {e}")
     folders = ",".join(s.folder for s in SR_TRAIN_SOURCES.values())
-    raise data._not_found("sr_train (whole T91 + BSDS photos)", tried,
-                          f"run once with internet access (the photos go to {data.keras_cache_dir() / 'sr_train'}), "
-                          f"or put sr_train/{{{folders}}}/ in a folder and set {data.DATA_DIR_ENV} to it "
+    raise not_found("sr_train (whole T91 + BSDS photos)", tried,
+                          f"run once with internet access (the photos go to {keras_cache_dir() / 'sr_train'}), "
+                          f"or put sr_train/{{{folders}}}/ in a folder and set {DATA_DIR_ENV} to it "
                           "(see data/README.md).")
 
 
