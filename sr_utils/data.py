@@ -61,8 +61,9 @@ def _labels(y, n: int, where: str) -> np.ndarray:
     return y.astype(np.uint8).reshape(-1, 1)
 
 
-def _npz_arrays(path: Path, names: tuple[str, ...], what: str) -> dict[str, np.ndarray]:
-    """The arrays ``names`` of the ``.npz`` file ``path``, read in full.
+def _npz_arrays(path: Path, names: tuple[str, ...], what: str, optional: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """The arrays ``names`` of the ``.npz`` file ``path``, read in full, and those of
+    ``optional`` that the file holds.
 
     Raises:
         ValueError: the file is not a readable ``.npz`` (empty, truncated, corrupt, or it holds
@@ -70,7 +71,7 @@ def _npz_arrays(path: Path, names: tuple[str, ...], what: str) -> dict[str, np.n
     """
     try:
         with np.load(path, allow_pickle=False) as d:
-            arrays = {name: d[name] for name in names if name in d.files}
+            arrays = {name: d[name] for name in names + optional if name in d.files}
     except (OSError, EOFError, ValueError, TypeError, AttributeError, zipfile.BadZipFile) as e:  # empty, cut short, not a zip
         raise ValueError(f"{path} is not a readable .npz file ({type(e).__name__}: {e}); it is empty, truncated or "
                          f"corrupt. Replace it with a complete copy of {what} (see data/README.md).") from None
@@ -84,21 +85,21 @@ def _load_cifar10_npz(path: Path):
     """``((x_train, y_train), (x_test, y_test)), (train_index, test_index)`` from a CIFAR-10 .npz;
     the indexes (positions in the official order) are None when the file has none and is not
     the whole dataset."""
-    d = _npz_arrays(path, ("x_train", "y_train", "x_test", "y_test"), "a CIFAR-10 .npz (uint8, images (N, 32, 32, 3))")
+    d = _npz_arrays(path, ("x_train", "y_train", "x_test", "y_test"), "a CIFAR-10 .npz (uint8, images (N, 32, 32, 3))",
+                    optional=("train_index", "test_index"))
     x_train = _check_images(d["x_train"], (32, 32, 3), f"{path}: x_train")
     x_test = _check_images(d["x_test"], (32, 32, 3), f"{path}: x_test")
     y_train = _labels(d["y_train"], len(x_train), f"{path}: y_train")
     y_test = _labels(d["y_test"], len(x_test), f"{path}: y_test")
-    with np.load(path, allow_pickle=False) as f:
-        index = []
-        for name, n, total in (("train_index", len(x_train), CIFAR10_SIZES[0]), ("test_index", len(x_test), CIFAR10_SIZES[1])):
-            if name in f.files:
-                idx = np.asarray(f[name]).astype(np.int64).ravel()
-                if len(idx) != n or (n and (idx.min() < 0 or idx.max() >= total)):
-                    raise ValueError(f"{path}: {name} must hold {n} positions in 0..{total - 1}, one per image.")
-                index.append(idx)
-            else:
-                index.append(np.arange(n) if n == total else None)
+    index = []
+    for name, n, total in (("train_index", len(x_train), CIFAR10_SIZES[0]), ("test_index", len(x_test), CIFAR10_SIZES[1])):
+        if name in d:
+            idx = np.asarray(d[name]).astype(np.int64).ravel()
+            if len(idx) != n or (n and (idx.min() < 0 or idx.max() >= total)):
+                raise ValueError(f"{path}: {name} must hold {n} positions in 0..{total - 1}, one per image.")
+            index.append(idx)
+        else:
+            index.append(np.arange(n) if n == total else None)
     return ((x_train, y_train), (x_test, y_test)), tuple(index)
 
 
