@@ -1,4 +1,4 @@
-"""Tests of the CIFAR-10 and local-file loaders and the splits in sr_utils/data.py, on tiny
+"""Tests of the CIFAR-10 and local-file loaders and the splits in the sr_utils.data package, on tiny
 synthetic files in the real formats (no network)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from sr_utils import data
+from sr_utils.data import cifar10, natural96, stl10
 
 
 def make_images(n: int, size: int = 32, seed: int = 0) -> np.ndarray:
@@ -226,7 +227,7 @@ def test_batch_layout_puts_pixels_in_hwc_place(tmp_path):
     raw[0, 0 * 1024 + 31 * 32 + 0] = 11  # image 0, red, row 31, col 0
     d = {b"batch_label": b"testing batch 1 of 1", b"labels": [3, 8], b"data": raw}
     (tmp_path / "test_batch").write_bytes(py2_pickle(d))
-    x, y = data._read_cifar_batch(tmp_path / "test_batch")
+    x, y = cifar10._read_cifar_batch(tmp_path / "test_batch")
     assert x.shape == (2, 32, 32, 3) and x.dtype == np.uint8 and x.flags.c_contiguous
     assert x[1, 1, 5, 2] == 99 and x[0, 31, 0, 0] == 11
     assert x.sum() == 110  # nowhere else (in particular not at row 5, col 1)
@@ -288,7 +289,7 @@ def test_pickled_class_reference_is_refused(tmp_path):
     path = tmp_path / "data_batch_1"
     path.write_bytes(py2_pickle({b"labels": [1], b"data": os.system}))
     with pytest.raises(ValueError, match=r"refusing to load posix\.system"):
-        data._read_cifar_batch(path)
+        cifar10._read_cifar_batch(path)
 
 
 def test_truncated_batch(keras3_cache):
@@ -303,7 +304,7 @@ def test_batch_with_wrong_data_width(tmp_path):
     path = tmp_path / "data_batch_1"
     path.write_bytes(py2_pickle({b"labels": [1, 2], b"data": np.zeros((2, 1024), np.uint8)}))
     with pytest.raises(ValueError, match=r"'data' has shape \(2, 1024\), expected \(N, 3072\)"):
-        data._read_cifar_batch(path)
+        cifar10._read_cifar_batch(path)
 
 
 @pytest.mark.parametrize("present, lacking", [({b"labels": [1, 2]}, "['data']"), ({}, "['data', 'labels']")])
@@ -311,14 +312,14 @@ def test_batch_without_data_or_labels(tmp_path, present, lacking):
     path = tmp_path / "data_batch_1"
     path.write_bytes(py2_pickle({b"batch_label": b"x", **present}))
     with pytest.raises(ValueError, match=r"data_batch_1 is not a complete CIFAR-10 batch: it lacks " + re.escape(lacking)):
-        data._read_cifar_batch(path)
+        cifar10._read_cifar_batch(path)
 
 
 def test_batch_that_is_not_a_dict(tmp_path):
     path = tmp_path / "data_batch_1"
     path.write_bytes(py2_pickle([1, 2, 3]))
     with pytest.raises(ValueError, match="data_batch_1 is not a CIFAR-10 batch \\(it holds a list"):
-        data._read_cifar_batch(path)
+        cifar10._read_cifar_batch(path)
 
 
 @pytest.mark.parametrize("labels, match", [
@@ -331,7 +332,7 @@ def test_labels_out_of_range_or_not_integers_are_refused(tmp_path, labels, match
     path = tmp_path / "data_batch_1"
     path.write_bytes(py2_pickle({b"labels": labels, b"data": np.zeros((2, 3072), np.uint8)}))
     with pytest.raises(ValueError, match=match):
-        data._read_cifar_batch(path)
+        cifar10._read_cifar_batch(path)
     write_npz(tmp_path / "cifar10.npz", n_test=2, y_test=np.asarray(labels))
     with pytest.raises(ValueError, match=r"cifar10\.npz: y_test: " + match):
         data.load_cifar10(data_dir=tmp_path, download=False)
@@ -480,8 +481,8 @@ def write_stl10(folder: Path, n_train: int = 2, n_test: int = 3, seed: int = 0) 
 
 @pytest.fixture
 def stl10_counts(monkeypatch):
-    monkeypatch.setattr(data, "STL10_COUNTS", {"train": 2, "test": 3, "unlabeled": 1})
-    monkeypatch.setattr(data, "download_stl10", lambda *a, **k: (_ for _ in ()).throw(OSError("no network in tests")))
+    monkeypatch.setattr(stl10, "STL10_COUNTS", {"train": 2, "test": 3, "unlabeled": 1})
+    monkeypatch.setattr(stl10, "download_stl10", lambda *a, **k: (_ for _ in ()).throw(OSError("no network in tests")))
 
 
 def test_study96_natural96(tmp_path, stl10_counts):
@@ -505,8 +506,6 @@ def test_study96_auto_prefers_a_local_stl10(tmp_path, stl10_counts):
 
 
 def test_study96_auto_rebuilds_natural96_before_downloading_stl10(tmp_path, stl10_counts, monkeypatch):
-    from sr_utils import photo_sets
-
     crops = (make_images(2, 96, seed=8), make_images(1, 96, seed=9))
     calls = []
 
@@ -519,7 +518,7 @@ def test_study96_auto_rebuilds_natural96_before_downloading_stl10(tmp_path, stl1
         np.savez(path, x_train=crops[0], x_val=crops[1])
         return path
 
-    monkeypatch.setattr(photo_sets, "rebuild_natural96", rebuild)
+    monkeypatch.setattr(natural96, "rebuild_natural96", rebuild)
     with pytest.raises(FileNotFoundError, match="STL-10 has no local copy either"):
         data.load_study96("auto", tmp_path, download=False)  # no photos, no download: nothing
     source, a, b = data.load_study96("auto", tmp_path)  # the photos, not the 2.6 GB STL-10

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sr_utils import data, photo_sets
+from sr_utils import data
+from sr_utils.data import crop_index
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +42,7 @@ def make_folder(root):
 @pytest.fixture(autouse=True)
 def small_index(tmp_path, monkeypatch):
     """make_folder's crop index in place of the committed one."""
-    monkeypatch.setattr(photo_sets, "NATURAL96_INDEX", write_index(tmp_path / "crops.csv"))
+    monkeypatch.setattr(crop_index, "NATURAL96_INDEX", write_index(tmp_path / "crops.csv"))
 
 
 def test_split_by_photo_follows_the_crop_index(tmp_path):

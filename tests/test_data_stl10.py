@@ -1,4 +1,4 @@
-"""Tests of the STL-10 loader in sr_utils/data.py, on tiny synthetic files (no network)."""
+"""Tests of the STL-10 loader (sr_utils.data.stl10), on tiny synthetic files (no network)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from sr_utils import data
+from sr_utils.data import stl10
 
 COUNTS = {"train": 4, "test": 3, "unlabeled": 6}
 IMAGE_BYTES = 96 * 96 * 3
@@ -44,10 +45,10 @@ def memmap_backed(a: np.ndarray) -> bool:
 @pytest.fixture(autouse=True)
 def env(tmp_path, monkeypatch):
     """Tiny expected counts, a private Keras cache, no SR_DATA_DIR and a download URL that fails."""
-    monkeypatch.setattr(data, "STL10_COUNTS", dict(COUNTS))
+    monkeypatch.setattr(stl10, "STL10_COUNTS", dict(COUNTS))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.delenv(data.DATA_DIR_ENV, raising=False)
-    monkeypatch.setattr(data, "STL10_URL", (tmp_path / "no_such_archive.tar.gz").as_uri())
+    monkeypatch.setattr(stl10, "STL10_URL", (tmp_path / "no_such_archive.tar.gz").as_uri())
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_decode_follows_the_column_major_layout(tmp_path):
     raw[IMAGE_BYTES + 2 * 96 * 96 + 5 * 96 + 1] = 99  # image 1, row 1, col 5, channel 2
     path = tmp_path / "x.bin"
     raw.tofile(path)
-    x = data._read_stl10_images(path, 2)
+    x = stl10._read_stl10_images(path, 2)
     assert x.shape == (2, 96, 96, 3) and x.dtype == np.uint8
     assert x[1, 1, 5, 2] == 99
     assert x.sum() == 99  # nowhere else, in particular not at (row 5, col 1)
@@ -153,7 +154,7 @@ def test_nothing_found_lists_what_was_tried(tmp_path, monkeypatch, cache):
     assert f"{data.DATA_DIR_ENV} is not set" in msg
     assert str(cache) in msg and "test_X.bin" in msg
     assert "download=False" in msg
-    assert data.STL10_URL in msg  # the fix names the archive to download by hand
+    assert stl10.STL10_URL in msg  # the fix names the archive to download by hand
 
     monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path))
     with pytest.raises(FileNotFoundError) as e:
@@ -208,9 +209,9 @@ def fake_archive(tmp_path, monkeypatch) -> Path:
     archive = tmp_path / "fake.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(src / "stl10_binary", arcname="stl10_binary")
-    monkeypatch.setattr(data, "STL10_URL", archive.as_uri())
-    monkeypatch.setattr(data, "STL10_ARCHIVE_SIZE", archive.stat().st_size)
-    monkeypatch.setattr(data, "STL10_MD5", hashlib.md5(archive.read_bytes()).hexdigest())
+    monkeypatch.setattr(stl10, "STL10_URL", archive.as_uri())
+    monkeypatch.setattr(stl10, "STL10_ARCHIVE_SIZE", archive.stat().st_size)
+    monkeypatch.setattr(stl10, "STL10_MD5", hashlib.md5(archive.read_bytes()).hexdigest())
     return archive
 
 
@@ -245,7 +246,7 @@ def test_download_extracts_and_loads(tmp_path, fake_archive, cache):
 def test_load_downloads_when_nothing_is_present(tmp_path, monkeypatch, fake_archive, cache):
     opened = serve(monkeypatch, fake_archive.read_bytes())
     x = data.load_stl10("unlabeled", limit=3)
-    assert opened == [data.STL10_URL]
+    assert opened == [stl10.STL10_URL]
     np.testing.assert_array_equal(x, make_images(6, seed=6)[:3])
     data.load_stl10("unlabeled")  # now found in the cache: no second download
     assert len(opened) == 1
@@ -266,9 +267,9 @@ def test_download_into_a_given_folder(tmp_path, monkeypatch, fake_archive):
 def test_bad_download_leaves_nothing_behind(tmp_path, monkeypatch, fake_archive, break_it, match):
     payload = fake_archive.read_bytes()
     if break_it == "size":
-        monkeypatch.setattr(data, "STL10_ARCHIVE_SIZE", len(payload) + 1)
+        monkeypatch.setattr(stl10, "STL10_ARCHIVE_SIZE", len(payload) + 1)
     elif break_it == "md5":
-        monkeypatch.setattr(data, "STL10_MD5", "0" * 32)
+        monkeypatch.setattr(stl10, "STL10_MD5", "0" * 32)
     else:
         payload = payload[: len(payload) // 2]
     serve(monkeypatch, payload)
@@ -292,9 +293,9 @@ def test_archive_escaping_the_cache_is_refused(tmp_path, monkeypatch):
         info = tarfile.TarInfo("../escaped.txt")
         info.size = 3
         tar.addfile(info, io.BytesIO(b"bad"))
-    monkeypatch.setattr(data, "STL10_URL", evil.as_uri())
-    monkeypatch.setattr(data, "STL10_ARCHIVE_SIZE", evil.stat().st_size)
-    monkeypatch.setattr(data, "STL10_MD5", hashlib.md5(evil.read_bytes()).hexdigest())
+    monkeypatch.setattr(stl10, "STL10_URL", evil.as_uri())
+    monkeypatch.setattr(stl10, "STL10_ARCHIVE_SIZE", evil.stat().st_size)
+    monkeypatch.setattr(stl10, "STL10_MD5", hashlib.md5(evil.read_bytes()).hexdigest())
     with pytest.raises((tarfile.TarError, ValueError)):
         data.download_stl10(tmp_path / "cache")
     assert not (tmp_path / "escaped.txt").exists()

@@ -1,5 +1,6 @@
-"""photo_sets: downloading sr_train/ from a server on 127.0.0.1 and rebuilding natural96, on
-small synthetic photos and index files (the real ones are checked in test_real_data.py)."""
+"""sr_utils.data's photo sets: downloading sr_train/ (``photos``) and the STL-10 subset (``stl10``) from a
+server on 127.0.0.1, rebuilding natural96 (``natural96``, ``crop_index``) and regenerating the index files
+(``indexes``), on small synthetic photos and index files (the real ones are checked in test_real_data.py)."""
 
 import hashlib
 
@@ -7,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sr_utils import data, photo_sets
+from sr_utils import data
+from sr_utils.data import crop_index, indexes, natural96, photos, stl10
 
 NAMES = {"T91/t1": (100, 120), "T91/tt2": (96, 96), "BSDS300train/100": (110, 200), "BSDS500test/7": (130, 97)}
 
@@ -27,12 +29,12 @@ def photo(name) -> np.ndarray:
 
 @pytest.fixture
 def site(http_server, tmp_path, monkeypatch):
-    """The server holds T91 BMPs and BSDS JPEGs; the module's sources, manifest and crop index
+    """The server holds T91 BMPs and BSDS JPEGs; the modules' sources, manifest and crop index
     point at it and at small files."""
     sources = {}
-    for prefix, real in photo_sets.SR_TRAIN_SOURCES.items():
-        sources[prefix] = photo_sets.PhotoSource(real.folder, f"{http_server.url}{prefix}/", real.remote_suffix,
-                                                 real.local_suffix, real.checksum)
+    for prefix, real in photos.SR_TRAIN_SOURCES.items():
+        sources[prefix] = photos.PhotoSource(real.folder, f"{http_server.url}{prefix}/", real.remote_suffix,
+                                             real.local_suffix, real.checksum)
     rows = []
     for name in NAMES:
         prefix, stem = name.split("/")
@@ -40,33 +42,33 @@ def site(http_server, tmp_path, monkeypatch):
         remote = http_server.root / prefix / (stem + sources[prefix].remote_suffix)
         Image.fromarray(photo(name)).save(remote)
         digest = (hashlib.sha256(remote.read_bytes()).hexdigest() if sources[prefix].checksum == "file"
-                  else photo_sets.pixel_sha256(photo(name)))
+                  else photos.pixel_sha256(photo(name)))
         rows.append(f"{name},{digest}\n")
     manifest = tmp_path / "manifest.csv"
     manifest.write_text("name,sha256\n" + "".join(rows))
     index = tmp_path / "crops.csv"
     index.write_text("split,source,y,x\ntrain,T91/t1,0,0\ntrain,T91/t1,4,24\ntrain,BSDS300train/100,14,104\n"
                      "val,BSDS500test/7,34,1\nval,T91/tt2,0,0\n")
-    monkeypatch.setattr(photo_sets, "SR_TRAIN_SOURCES", sources)
-    monkeypatch.setattr(photo_sets, "SR_TRAIN_MANIFEST", manifest)
-    monkeypatch.setattr(photo_sets, "NATURAL96_INDEX", index)
+    monkeypatch.setattr(photos, "SR_TRAIN_SOURCES", sources)
+    monkeypatch.setattr(photos, "SR_TRAIN_MANIFEST", manifest)
+    monkeypatch.setattr(crop_index, "NATURAL96_INDEX", index)
     http_server.sources = sources
     return http_server
 
 
 def test_download_checks_every_photo_and_keeps_t91_as_png(site):
-    root = photo_sets.download_sr_train(progress=False, sources=site.sources)
+    root = photos.download_sr_train(progress=False, sources=site.sources)
     assert root == data.keras_cache_dir() / "sr_train"
     files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
     assert files == ["BSDS300_train200/100.jpg", "BSDS500_test200/7.jpg", "T91/t1.png", "T91/tt2.png"]
     for name in NAMES:
         if name.startswith("T91"):  # lossless: the pixels served
-            np.testing.assert_array_equal(photo_sets.read_photo(photo_sets.photo_path(root, name)), photo(name))
+            np.testing.assert_array_equal(photos.read_photo(photos.photo_path(root, name)), photo(name))
         else:  # the bytes served
             prefix, stem = name.split("/")
-            assert photo_sets.photo_path(root, name).read_bytes() == (site.root / prefix / f"{stem}.jpg").read_bytes()
+            assert photos.photo_path(root, name).read_bytes() == (site.root / prefix / f"{stem}.jpg").read_bytes()
     assert sorted(p.name for p in data.keras_cache_dir().iterdir()) == ["sr_train"]  # no .part folder
-    assert photo_sets.download_sr_train(progress=False, sources=site.sources) == root  # already there
+    assert photos.download_sr_train(progress=False, sources=site.sources) == root  # already there
     assert len(site.requests) == 4
 
 
@@ -74,21 +76,21 @@ def test_corrupt_photo_is_refused_and_a_rerun_fetches_only_the_rest(site):
     good = (site.root / "BSDS500test" / "7.jpg").read_bytes()
     (site.root / "BSDS500test" / "7.jpg").write_bytes(good[:-10] + b"0123456789")
     with pytest.raises(ValueError, match=r"BSDS500test/7\.jpg has sha256 .* the file is corrupt"):
-        photo_sets.download_sr_train(progress=False, sources=site.sources)
+        photos.download_sr_train(progress=False, sources=site.sources)
     part = data.keras_cache_dir() / "sr_train.part"
     assert not (data.keras_cache_dir() / "sr_train").exists()
     kept = sorted(str(p.relative_to(part)) for p in part.rglob("*") if p.is_file())
     assert kept == ["BSDS300_train200/100.jpg", "T91/t1.png", "T91/tt2.png"]  # checked ones only
     (site.root / "BSDS500test" / "7.jpg").write_bytes(good)
     site.requests.clear()
-    photo_sets.download_sr_train(progress=False, sources=site.sources)
+    photos.download_sr_train(progress=False, sources=site.sources)
     assert site.requests == ["/BSDS500test/7.jpg"]
 
 
 def test_t91_with_other_pixels_is_refused(site):
     Image.fromarray(photo("T91/t1")[::-1].copy()).save(site.root / "T91" / "t1.bmp")
     with pytest.raises(ValueError, match=r"does not hold the pinned pixels of T91/t1"):
-        photo_sets.download_sr_train(progress=False, sources=site.sources)
+        photos.download_sr_train(progress=False, sources=site.sources)
     part = data.keras_cache_dir() / "sr_train.part"
     assert not [p for p in part.rglob("*") if p.is_file()]  # neither the BMP nor a PNG
 
@@ -96,11 +98,11 @@ def test_t91_with_other_pixels_is_refused(site):
 def test_missing_and_cut_short_photos(site):
     (site.root / "T91" / "tt2.bmp").unlink()
     with pytest.raises(OSError, match=r"could not download http://127\.0\.0\.1:\d+/T91/tt2\.bmp: HTTP 404"):
-        photo_sets.download_sr_train(progress=False, sources=site.sources)
+        photos.download_sr_train(progress=False, sources=site.sources)
     Image.fromarray(photo("T91/tt2")).save(site.root / "T91" / "tt2.bmp")
     site.cut["/BSDS300train/100.jpg"] = 500
     with pytest.raises(ValueError, match=r"100\.jpg was cut short: 500 of"):
-        photo_sets.download_sr_train(progress=False, sources=site.sources)
+        photos.download_sr_train(progress=False, sources=site.sources)
     assert not (data.keras_cache_dir() / "sr_train").exists()
 
 
@@ -108,7 +110,7 @@ def test_natural96_is_rebuilt_from_downloaded_photos(site):
     x_train, x_val = data.load_natural96()  # nothing local: download the photos, cut the crops
     assert x_train.shape == (3, 96, 96, 3) and x_val.shape == (2, 96, 96, 3) and x_train.dtype == np.uint8
     np.testing.assert_array_equal(x_train[1], photo("T91/t1")[4:100, 24:120])
-    np.testing.assert_array_equal(x_train[2], photo_sets.read_photo(
+    np.testing.assert_array_equal(x_train[2], photos.read_photo(
         data.keras_cache_dir() / "sr_train" / "BSDS300_train200" / "100.jpg")[14:110, 104:200])
     np.testing.assert_array_equal(x_val[1], photo("T91/tt2"))
     with np.load(data.keras_cache_dir() / "natural96.npz") as d:
@@ -120,14 +122,14 @@ def test_natural96_is_rebuilt_from_downloaded_photos(site):
 
 
 def test_crop_outside_its_photo_and_missing_photo(site, tmp_path):
-    root = photo_sets.download_sr_train(progress=False, sources=site.sources)
+    root = photos.download_sr_train(progress=False, sources=site.sources)
     bad = tmp_path / "bad.csv"
     bad.write_text("split,source,y,x\ntrain,T91/t1,10,0\n")
     with pytest.raises(ValueError, match=r"the crop at \(10, 0\) lies outside T91/t1 \(120x100\)"):
-        photo_sets.build_natural96(root, bad)
+        natural96.build_natural96(root, bad)
     (root / "T91" / "tt2.png").unlink()
     with pytest.raises(FileNotFoundError, match=r"tt2\.png is missing: natural96 is cut from the sr_train/ photos"):
-        photo_sets.build_natural96(root)
+        natural96.build_natural96(root)
 
 
 def test_offline_natural96_says_what_to_do(monkeypatch):
@@ -144,23 +146,23 @@ def test_offline_natural96_says_what_to_do(monkeypatch):
 @pytest.mark.parametrize("name", ["T91", "T91/", "X/t1", "T91/a/b", "T91/.."])
 def test_bad_photo_names(name):
     with pytest.raises(ValueError, match="bad photo name"):
-        photo_sets.photo_path("root", name)
+        photos.photo_path("root", name)
 
 
 def test_pixel_sha256_golden_and_errors():
-    assert photo_sets.pixel_sha256(np.zeros((1, 1, 3), np.uint8)) == hashlib.sha256(b"1x1x3:\0\0\0").hexdigest()
+    assert photos.pixel_sha256(np.zeros((1, 1, 3), np.uint8)) == hashlib.sha256(b"1x1x3:\0\0\0").hexdigest()
     with pytest.raises(ValueError, match=r"takes \(H, W, C\) uint8"):
-        photo_sets.pixel_sha256(np.zeros((2, 2), np.uint8))
+        photos.pixel_sha256(np.zeros((2, 2), np.uint8))
 
 
 def test_committed_index_files():
-    rows = photo_sets.read_manifest()
+    rows = photos.read_manifest()
     assert len(rows) == 491 and len({n for n, _ in rows}) == 491
     assert sum(n.startswith("T91/") for n, _ in rows) == 91
-    crops = photo_sets.read_crop_index()
+    crops = crop_index.read_crop_index()
     assert len(crops["train"][0]) == 2523 and len(crops["val"][0]) == 272
     assert crops["train"][1].dtype == np.int16 and crops["train"][1].shape == (2523, 2)
-    held_out = photo_sets.held_out_photos()
+    held_out = crop_index.held_out_photos()
     assert len(held_out) == 46 and not held_out & set(crops["train"][0].tolist())
     assert held_out | set(crops["train"][0].tolist()) <= {n for n, _ in rows}
 
@@ -184,13 +186,13 @@ def subset_site(http_server, tmp_path):
     rows = []
     for i, (source, mode) in enumerate(SUBSET):
         repo, rest = source.split("@")
-        path = http_server.root / repo / photo_sets.STL10_SUBSET_COMMITS[repo] / rest.split(":")[1]
+        path = http_server.root / repo / stl10.STL10_SUBSET_COMMITS[repo] / rest.split(":")[1]
         path.parent.mkdir(parents=True, exist_ok=True)
         pixels = subset_picture(i)
         if mode == "RGBA":  # as published: an opaque alpha channel
             pixels = np.dstack([pixels, np.full((96, 96), 255, np.uint8)])
         Image.fromarray(pixels, mode).save(path)
-        rows.append(f'"{source}",{photo_sets.pixel_sha256(subset_picture(i))}\n')
+        rows.append(f'"{source}",{photos.pixel_sha256(subset_picture(i))}\n')
     manifest = tmp_path / "subset.csv"
     manifest.write_text("source,sha256\n" + "".join(rows))
     http_server.manifest = manifest
@@ -198,7 +200,7 @@ def subset_site(http_server, tmp_path):
 
 
 def test_stl10_subset_download(subset_site):
-    path = photo_sets.download_stl10_subset(manifest=subset_site.manifest, base_url=subset_site.url, progress=False)
+    path = stl10.download_stl10_subset(manifest=subset_site.manifest, base_url=subset_site.url, progress=False)
     assert path == data.keras_cache_dir() / "stl10_subset.npz"
     assert sorted(p.name for p in path.parent.iterdir()) == ["stl10_subset.npz"]  # the .part folder is gone
     with np.load(path) as d:
@@ -216,13 +218,13 @@ def test_stl10_subset_wrong_pixels_and_resume(subset_site):
     bad = subset_site.root / "semihyagli/STL10-Labeled/6f9f01c52c80253cd533b0240e56bac493cf77b5/examples/bird/bi3-owl.png"
     Image.fromarray(subset_picture(1)[:, ::-1].copy()).save(bad)
     with pytest.raises(ValueError, match="does not hold the pinned pixels of " + source.replace(".", r"\.")):
-        photo_sets.download_stl10_subset(manifest=subset_site.manifest, base_url=subset_site.url, progress=False)
+        stl10.download_stl10_subset(manifest=subset_site.manifest, base_url=subset_site.url, progress=False)
     assert not (data.keras_cache_dir() / "stl10_subset.npz").exists()
     part = data.keras_cache_dir() / "stl10_subset.part"
     assert sorted(p.name for p in part.iterdir()) == ["000.png"]  # the checked picture only
     Image.fromarray(subset_picture(1)).save(bad)
     subset_site.requests.clear()
-    photo_sets.download_stl10_subset(manifest=subset_site.manifest, base_url=subset_site.url, progress=False)
+    stl10.download_stl10_subset(manifest=subset_site.manifest, base_url=subset_site.url, progress=False)
     assert len(subset_site.requests) == 2 and not part.exists()
 
 
@@ -231,11 +233,11 @@ def test_stl10_subset_error_page_is_not_kept(subset_site):
     good = bad.read_bytes()
     bad.write_text("<html>rate limited</html>")
     with pytest.raises(ValueError, match=r"bi3-owl\.png did not give a readable image for semihyagli/STL10-Labeled@6f9f01c52c80:examples/bird/bi3-owl\.png"):
-        photo_sets.download_stl10_subset(manifest=subset_site.manifest, base_url=subset_site.url, progress=False)
+        stl10.download_stl10_subset(manifest=subset_site.manifest, base_url=subset_site.url, progress=False)
     part = data.keras_cache_dir() / "stl10_subset.part"
     assert sorted(p.name for p in part.iterdir()) == ["000.png"]
     bad.write_bytes(good)  # the server is fixed: the next run completes
-    photo_sets.download_stl10_subset(manifest=subset_site.manifest, base_url=subset_site.url, progress=False)
+    stl10.download_stl10_subset(manifest=subset_site.manifest, base_url=subset_site.url, progress=False)
     assert (data.keras_cache_dir() / "stl10_subset.npz").is_file()
 
 
@@ -243,7 +245,7 @@ def test_leftover_temporary_files_do_not_become_photos(site):
     part = data.keras_cache_dir() / "sr_train.part" / "T91"
     part.mkdir(parents=True)
     (part / ".t1.0a1b2c3d.tmp.png").write_bytes(b"half a PNG")  # a run killed while writing
-    root = photo_sets.download_sr_train(progress=False, sources=site.sources)
+    root = photos.download_sr_train(progress=False, sources=site.sources)
     assert sorted(p.name for p in (root / "T91").iterdir()) == ["t1.png", "tt2.png"]
 
 
@@ -256,35 +258,35 @@ def test_stl10_subset_offline_and_bad_sources(monkeypatch):
     for source in ("someone/else@6f9f01c52c80:x.png", "semihyagli/STL10-Labeled@000000:x.png",
                    "semihyagli/STL10-Labeled@6f9f01c52c80:../x.png"):
         with pytest.raises(ValueError, match="bad STL-10 subset source"):
-            photo_sets._subset_url(source, "http://127.0.0.1:1")
+            stl10._subset_url(source, "http://127.0.0.1:1")
 
 
 def test_committed_stl10_subset_manifest():
     import csv
 
-    with open(photo_sets.STL10_SUBSET_MANIFEST, newline="") as f:
+    with open(stl10.STL10_SUBSET_MANIFEST, newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 256 and len({r["sha256"] for r in rows}) == 256
     for row in rows:  # every source maps to a pinned URL
-        assert photo_sets._subset_url(row["source"], "https://x").startswith("https://x/semihyagli/STL10")
+        assert stl10._subset_url(row["source"], "https://x").startswith("https://x/semihyagli/STL10")
 
 
 def test_write_indexes_round_trips(site, tmp_path):
     data_dir = tmp_path / "data"
-    root = photo_sets.download_sr_train(data_dir, progress=False, sources=site.sources)
-    np.savez(data_dir / "natural96.npz", **photo_sets.build_natural96(root))
+    root = photos.download_sr_train(data_dir, progress=False, sources=site.sources)
+    np.savez(data_dir / "natural96.npz", **natural96.build_natural96(root))
     np.savez(data_dir / "stl10_subset.npz", x=np.stack([subset_picture(i) for i in range(3)]),
              source=np.array([s for s, _ in SUBSET]))
     assets = tmp_path / "assets"
     assets.mkdir()
-    manifest, crops, subset = photo_sets.write_indexes(data_dir, assets)
+    manifest, crops, subset = indexes.write_indexes(data_dir, assets)
     assert (manifest, crops, subset) == (assets / "sr_train_manifest.csv", assets / "natural96_crops.csv",
                                          assets / "stl10_subset_manifest.csv")
-    assert sorted(photo_sets.read_manifest(manifest)) == sorted(photo_sets.read_manifest())  # the site's manifest
-    assert crops.read_text() == photo_sets.NATURAL96_INDEX.read_text()
+    assert sorted(photos.read_manifest(manifest)) == sorted(photos.read_manifest())  # the site's manifest
+    assert crops.read_text() == crop_index.NATURAL96_INDEX.read_text()
     lines = subset.read_text().splitlines()
     assert lines[0] == "source,sha256" and len(lines) == 4
-    assert lines[3] == f"{SUBSET[2][0]},{photo_sets.pixel_sha256(subset_picture(2))}"
+    assert lines[3] == f"{SUBSET[2][0]},{photos.pixel_sha256(subset_picture(2))}"
     # a natural96.npz that the photos do not give is refused
     d = dict(np.load(data_dir / "natural96.npz"))
     d["x_val"] = d["x_val"][:, ::-1].copy()
@@ -292,9 +294,9 @@ def test_write_indexes_round_trips(site, tmp_path):
     before = {p.name: p.read_bytes() for p in assets.iterdir()}
     crops.write_text("left as it was\n")
     with pytest.raises(ValueError, match=r"the crops rebuilt from .* differ from .*natural96\.npz \(x_val\); nothing was written"):
-        photo_sets.write_indexes(data_dir, assets)
+        indexes.write_indexes(data_dir, assets)
     assert crops.read_text() == "left as it was\n" and manifest.read_bytes() == before["sr_train_manifest.csv"]
     assert sorted(p.name for p in assets.iterdir()) == sorted(before)  # no temporary folder left
     (data_dir / "stl10_subset.npz").unlink()
     with pytest.raises(FileNotFoundError, match=r"write_indexes needs .*stl10_subset\.npz"):
-        photo_sets.write_indexes(data_dir, assets)
+        indexes.write_indexes(data_dir, assets)

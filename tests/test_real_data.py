@@ -13,6 +13,8 @@ import pytest
 
 import sr_utils
 from sr_utils import data, degradation, metrics
+from sr_utils.data import photos, stl10
+from sr_utils.data.natural96 import build_natural96
 
 
 def real_data_dir() -> Path | None:
@@ -148,9 +150,7 @@ def test_cifar10_committed_subset_is_the_partial_copy(cifar):
 def test_natural96_rebuilds_byte_for_byte_from_the_photos(natural96):
     if not (DATA / "sr_train").is_dir():
         pytest.skip(f"{DATA / 'sr_train'} is not there")
-    from sr_utils import photo_sets
-
-    rebuilt = photo_sets.build_natural96(DATA / "sr_train")
+    rebuilt = build_natural96(DATA / "sr_train")
     with np.load(DATA / "natural96.npz") as d:
         assert sorted(rebuilt) == sorted(d.files)
         for key in d.files:
@@ -163,29 +163,25 @@ def test_sr_train_matches_the_committed_manifest():
         pytest.skip(f"{DATA / 'sr_train'} is not there")
     import hashlib
 
-    from sr_utils import photo_sets
-
-    rows = photo_sets.read_manifest()
+    rows = photos.read_manifest()
     assert len(rows) == 491
     for name, digest in rows:
-        path = photo_sets.photo_path(DATA / "sr_train", name)
-        source = photo_sets.SR_TRAIN_SOURCES[name.split("/")[0]]
+        path = photos.photo_path(DATA / "sr_train", name)
+        source = photos.SR_TRAIN_SOURCES[name.split("/")[0]]
         actual = (hashlib.sha256(path.read_bytes()).hexdigest() if source.checksum == "file"
-                  else photo_sets.pixel_sha256(photo_sets.read_photo(path)))
+                  else photos.pixel_sha256(photos.read_photo(path)))
         assert actual == digest, name
 
 
 def test_stl10_subset_matches_the_committed_manifest():
     import csv
 
-    from sr_utils import photo_sets
-
     need("stl10_subset.npz")
-    with open(photo_sets.STL10_SUBSET_MANIFEST, newline="") as f:
+    with open(stl10.STL10_SUBSET_MANIFEST, newline="") as f:
         rows = list(csv.DictReader(f))
     with np.load(DATA / "stl10_subset.npz") as d:
         assert [r["source"] for r in rows] == d["source"].tolist()
-        assert [r["sha256"] for r in rows] == [photo_sets.pixel_sha256(x) for x in d["x"]]
+        assert [r["sha256"] for r in rows] == [photos.pixel_sha256(x) for x in d["x"]]
 
 
 def test_real_manifests_download_end_to_end_from_a_local_mirror(http_server, tmp_path, monkeypatch):
@@ -198,28 +194,26 @@ def test_real_manifests_download_end_to_end_from_a_local_mirror(http_server, tmp
     need("stl10_subset.npz")
     from PIL import Image
 
-    from sr_utils import photo_sets
-
     github = "https://raw.githubusercontent.com/"
-    for name, _ in photo_sets.read_manifest():
-        source = photo_sets.SR_TRAIN_SOURCES[name.split("/")[0]]
+    for name, _ in photos.read_manifest():
+        source = photos.SR_TRAIN_SOURCES[name.split("/")[0]]
         served = http_server.root / (source.url[len(github):] + name.split("/")[1] + source.remote_suffix)
         served.parent.mkdir(parents=True, exist_ok=True)
-        local = photo_sets.photo_path(DATA / "sr_train", name)
+        local = photos.photo_path(DATA / "sr_train", name)
         if source.remote_suffix == source.local_suffix:
             served.write_bytes(local.read_bytes())
         else:
             Image.open(local).save(served)  # PNG -> BMP, the published format
     with np.load(DATA / "stl10_subset.npz") as d:
         for source, x in zip(d["source"], d["x"]):
-            url = photo_sets._subset_url(str(source), http_server.url)
+            url = stl10._subset_url(str(source), http_server.url)
             served = http_server.root / urllib.parse.unquote(url[len(http_server.url):])
             served.parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(x).save(served)
         subset_x = d["x"]
-    mirror = {p: photo_sets.PhotoSource(s.folder, http_server.url + s.url[len(github):], s.remote_suffix,
-                                         s.local_suffix, s.checksum) for p, s in photo_sets.SR_TRAIN_SOURCES.items()}
-    monkeypatch.setattr(photo_sets, "SR_TRAIN_SOURCES", mirror)
+    mirror = {p: photos.PhotoSource(s.folder, http_server.url + s.url[len(github):], s.remote_suffix,
+                                    s.local_suffix, s.checksum) for p, s in photos.SR_TRAIN_SOURCES.items()}
+    monkeypatch.setattr(photos, "SR_TRAIN_SOURCES", mirror)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
     monkeypatch.setenv("SR_OFFLINE", "1")  # 127.0.0.1 only
 
@@ -230,11 +224,11 @@ def test_real_manifests_download_end_to_end_from_a_local_mirror(http_server, tmp
         np.testing.assert_array_equal(x_val, d["x_val"])
     cache = data.keras_cache_dir()
     assert len(http_server.requests) == 491
-    for name, _ in photo_sets.read_manifest():
+    for name, _ in photos.read_manifest():
         if not name.startswith("T91/"):
-            assert photo_sets.photo_path(cache / "sr_train", name).read_bytes() == \
-                photo_sets.photo_path(DATA / "sr_train", name).read_bytes()
-    path = photo_sets.download_stl10_subset(base_url=http_server.url, progress=False)
+            assert photos.photo_path(cache / "sr_train", name).read_bytes() == \
+                photos.photo_path(DATA / "sr_train", name).read_bytes()
+    path = stl10.download_stl10_subset(base_url=http_server.url, progress=False)
     with np.load(path) as d:
         np.testing.assert_array_equal(d["x"], subset_x)
     assert sorted(p.name for p in cache.iterdir()) == ["natural96.npz", "sr_train", "stl10_subset.npz"]

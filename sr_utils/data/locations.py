@@ -1,7 +1,15 @@
 """Where datasets are looked for: a local folder (``$SR_DATA_DIR``), then the Keras cache.
 
-Every loader (``data``, ``photo_sets``) uses these, and reports what it tried in one format
-(``not_found``) when nothing works.
+Every loader looks in the same places, in this order, and says which ones it tried when none
+works, in one format (``not_found``):
+
+1. a local copy in the folder named by the ``SR_DATA_DIR`` environment variable (or the
+   ``data_dir`` argument), e.g. ``SR_DATA_DIR=/path/to/data`` holding ``cifar10.npz``;
+2. the standard Keras cache, ``$KERAS_HOME/datasets`` (default ``~/.keras/datasets``);
+3. the normal download into that cache (skipped with ``download=False``).
+
+``ASSETS`` is the package's folder of committed index files (the photo manifests, natural96's
+crop index).
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ import os
 from pathlib import Path
 
 DATA_DIR_ENV = "SR_DATA_DIR"
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
 def local_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
@@ -39,6 +48,11 @@ def keras_cache_dir() -> Path:
     return Path(home).expanduser() / "datasets"
 
 
+def cache_folder(cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where a download or a rebuilt file goes: ``cache_dir`` when given, else the Keras cache."""
+    return keras_cache_dir() if cache_dir is None else Path(cache_dir).expanduser()
+
+
 def not_found(name: str, tried: list[str], fix: str) -> FileNotFoundError:
     """The error a loader raises when no source worked: what it tried, in order, and the fix."""
     lines = "\n".join(f"  - {t}" for t in tried)
@@ -46,6 +60,11 @@ def not_found(name: str, tried: list[str], fix: str) -> FileNotFoundError:
 
 
 def find_local_file(filename: str, data_dir, what: str) -> Path:
+    """``filename`` in ``data_dir`` / ``$SR_DATA_DIR``, else in the Keras cache.
+
+    Raises:
+        FileNotFoundError: neither holds it (``not_found``, naming ``what``).
+    """
     folder = local_data_dir(data_dir)
     tried = [f"{DATA_DIR_ENV} is not set" if folder is None else f"{folder / filename} does not exist"]
     if folder is not None and (folder / filename).is_file():

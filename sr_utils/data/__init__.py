@@ -1,0 +1,51 @@
+"""Datasets: finding a local copy, the Keras cache or a download, and seeded splits.
+
+One module per concern: ``locations`` (where data is looked for: ``$SR_DATA_DIR``, the Keras cache,
+the not-found error), ``arrays`` (checks of loaded ``.npz`` files and image arrays), ``cifar10``,
+``stl10`` (the official release and the 256-picture subset), ``natural96`` (load, or rebuild from
+the photos), ``crop_index`` (natural96's committed crop index, hence the held-out photos),
+``photos`` (the ``sr_train/`` photos: sources, manifest, download, ``load_sr_images``), ``splits``
+(``train_val_split``, ``take``, ``load_available``, ``load_study96``) and ``indexes`` (maintainers:
+regenerate the committed index files). ``python -m sr_utils.data`` downloads or rebuilds the photo sets.
+
+Images are uint8 arrays in ``(N, H, W, 3)`` layout with values in [0, 255]. The loaders and
+constants below are re-exported here, so ``from sr_utils import data; data.load_cifar10()`` works.
+"""
+
+from .cifar10 import (
+    CIFAR10_COMMITTED_RANGES,
+    CIFAR10_LABELS,
+    CIFAR10_SIZES,
+    CIFAR10_SUBSETS,
+    CIFAR10_URL,
+    cifar10_cache_candidates,
+    cifar10_committed_index,
+    cifar10_note,
+    load_cifar10,
+)
+from .locations import DATA_DIR_ENV, find_local_file, keras_cache_dir, local_data_dir, not_found
+from .natural96 import load_natural96
+from .photos import SR_TRAIN_FOLDERS, load_sr_images, sr_train_dir
+from .splits import STUDY96_SOURCES, load_available, load_study96, take, train_val_split
+from .stl10 import (
+    STL10_ARCHIVE_SIZE,
+    STL10_COUNTS,
+    STL10_FOLDER,
+    STL10_LABELS,
+    STL10_MD5,
+    STL10_URL,
+    download_stl10,
+    load_stl10,
+    load_stl10_subset,
+)
+
+__all__ = [
+    "CIFAR10_COMMITTED_RANGES", "CIFAR10_LABELS", "CIFAR10_SIZES", "CIFAR10_SUBSETS", "CIFAR10_URL",
+    "cifar10_cache_candidates", "cifar10_committed_index", "cifar10_note", "load_cifar10",
+    "DATA_DIR_ENV", "find_local_file", "keras_cache_dir", "local_data_dir", "not_found",
+    "load_natural96",
+    "SR_TRAIN_FOLDERS", "load_sr_images", "sr_train_dir",
+    "STUDY96_SOURCES", "load_available", "load_study96", "take", "train_val_split",
+    "STL10_ARCHIVE_SIZE", "STL10_COUNTS", "STL10_FOLDER", "STL10_LABELS", "STL10_MD5", "STL10_URL",
+    "download_stl10", "load_stl10", "load_stl10_subset",
+]
