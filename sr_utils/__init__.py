@@ -1,22 +1,29 @@
 """sr_utils: the reusable code behind the super-resolution notebooks.
 
-Modules: ``data`` (datasets and splits), ``images`` (array checks), ``degradation`` (HR -> LR
-and interpolation baselines), ``metrics`` (PSNR / SSIM / MAE and Keras metrics), ``models``
-(architectures), ``plotting`` (figures), ``training`` (profiles, seeds, callbacks, saving, the
-augmented pipeline), ``reporting`` (results JSON, model cards, the README table), ``benchmark``
-(MACs, measured speed, the upscaler's peak memory), ``image_files`` (reading image files of every
-common kind, a streaming PNG writer), ``files`` (atomic writes), ``saving`` (model files every Keras
-from 3.13 on opens), ``locations`` (where datasets are looked for), ``downloads`` (verified
-downloads) and ``photo_sets`` (the training photos, natural96 and the STL-10 subset). Run as
-programs: ``python -m sr_utils.upscale`` (upscale images of any size), ``python -m
-sr_utils.run_notebooks`` (the whole study headless), ``python -m sr_utils.photo_sets`` (download
-the photo sets), ``python -m sr_utils.reporting`` and ``python -m sr_utils.benchmark``.
+Modules, by concern (the README's repository map draws how data flows through them): ``registry``
+(every committed model and its facts), ``config`` (run profiles, repository paths, output folders,
+device, precision, seeding), ``data`` (a package: one module per dataset, ``data.prepare_*`` for a
+study's images in one call), ``degradation`` (HR -> LR and interpolation baselines), ``models``
+(architectures), ``pipelines`` (tf.data training streams), ``training`` (recipes, resumable fits,
+callbacks), ``metrics`` (per-image PSNR / SSIM / MAE and Keras metrics), ``evaluation`` (models and
+baselines scored under a protocol), ``cost`` (MACs, measured speed, the upscaler's peak memory),
+``reporting`` (training records, ``model/metrics.json``, model cards, the README table), ``plotting``
+(figures), ``saving`` (model files every Keras from 3.13 on opens), ``files`` (atomic writes),
+``downloads`` (verified downloads), ``images`` and ``image_files`` (arrays and image files),
+``upscale`` (tiled upscaling and its command line) and ``run_notebooks`` (the headless runner).
+Run as programs: ``python -m sr_utils.upscale``, ``python -m sr_utils.run_notebooks``,
+``python -m sr_utils.data`` (download the photo sets), ``python -m sr_utils.reporting`` and
+``python -m sr_utils.cost``.
 
-``benchmark``, ``reporting``, ``upscale``, ``image_files``, ``files`` and ``run_notebooks`` are
-imported on demand (``from sr_utils import reporting``). Importing the package registers its Keras objects, so a saved model loads with plain
-``keras.models.load_model(path)`` afterwards.
+Importing the package registers its Keras objects, so a saved model loads with plain
+``keras.models.load_model(path)`` afterwards; the modules not imported here (``cost``, ``evaluation``,
+``registry``, ``reporting``, ``upscale``, ...) are imported on demand (``from sr_utils import evaluation``).
 """
 
-from . import data, degradation, images, metrics, models, plotting, training  # noqa: F401
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: keep its start-up chatter out of notebooks
+
+from . import config, data, degradation, images, metrics, models, pipelines, plotting, training  # noqa: E402, F401
 
 __version__ = "0.1.0"

@@ -3,7 +3,7 @@
 ``downscale`` is the single function that makes every LR input in this project. Two
 conventions exist and each model card says which one its model was trained and scored on:
 
-* ``antialias=False`` (default): the original studies' ``tf.image.resize(..., "bicubic")``,
+* ``antialias=False``: the original studies' ``tf.image.resize(..., "bicubic")``,
   which samples the bicubic kernel at the LR grid without widening it (aliasing).
 * ``antialias=True``: the kernel is widened by the scale, like MATLAB ``imresize``; this is
   the degradation of published SR benchmarks (Set5, Set14, BSD100, ...).
@@ -32,7 +32,7 @@ def _resize(x: np.ndarray, size: tuple[int, int], method: str, antialias: bool) 
     return np.clip(out, 0.0, 1.0, out=out)
 
 
-def downscale(images, scale: int, antialias: bool = False) -> np.ndarray:
+def downscale(images, scale: int, *, antialias: bool) -> np.ndarray:
     """Make low-resolution inputs from high-resolution images by bicubic downscaling.
 
     Args:
@@ -61,7 +61,7 @@ def downscale(images, scale: int, antialias: bool = False) -> np.ndarray:
     return _resize(x, (h // scale, w // scale), "bicubic", antialias)
 
 
-def make_pair(image, scale: int, antialias: bool = True, quantize: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def make_pair(image, scale: int, *, antialias: bool, quantize: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """One (LR, HR) pair from a single image of any size, the way SR benchmarks make theirs.
 
     The image is cropped at the bottom/right to a multiple of ``scale`` (the HR target), then
@@ -71,7 +71,7 @@ def make_pair(image, scale: int, antialias: bool = True, quantize: bool = True) 
     Args:
         image: ``(H, W, 3)`` uint8 in [0, 255] or float in [0, 1], at least ``scale`` pixels a side.
         scale: integer factor >= 2.
-        antialias: True (default) for the benchmark degradation; False for the original studies'.
+        antialias: True for the benchmark degradation; False for the original studies'.
         quantize: round the LR image to multiples of 1/255.
 
     Returns:
@@ -111,3 +111,12 @@ def interpolate(images, scale: int, method: str = "bicubic") -> np.ndarray:
     x = to_float(images, "images")
     h, w = x.shape[1:3]
     return _resize(x, (h * scale, w * scale), method, antialias=False)
+
+
+def describe(scale: int, *, antialias: bool, quantize: bool = False) -> str:
+    """The degradation as a call a reader can repeat, for training records: ``downscale`` of a
+    batch, or with ``quantize`` ``make_pair`` of a whole photo (LR rounded to uint8)."""
+    kind = "MATLAB-style bicubic" if antialias else "TF bicubic, no antialiasing"
+    if quantize:
+        return f"sr_utils.degradation.make_pair(photo, {scale}, antialias={antialias}) ({kind}, LR rounded to uint8)"
+    return f"sr_utils.degradation.downscale(hr, {scale}, antialias={antialias}) ({kind})"

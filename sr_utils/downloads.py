@@ -59,6 +59,25 @@ def skip_reason(download: bool, *urls: str) -> str | None:
     return None
 
 
+def attempt(download: bool, url: str, fetch, tried: list[str], what: str | None = None):
+    """Run ``fetch()`` (a download and whatever reads it) unless downloads are off for ``url``
+    (``skip_reason``), for a loader that has found no local copy.
+
+    Returns:
+        What ``fetch`` returned, or None; then ``tried`` holds why (downloads off, or
+        ``"download: <what> failed: <error>"``, ``what`` defaulting to ``url``).
+    """
+    skipped = skip_reason(download, url)
+    if skipped:
+        tried.append(skipped)
+        return None
+    try:
+        return fetch()
+    except Exception as e:  # network, disk, checksum or archive errors all end here
+        tried.append(f"download: {what or url} failed: {type(e).__name__}: {e}")
+        return None
+
+
 def _describe(url: str, error: Exception) -> str:
     if isinstance(error, urllib.error.HTTPError):
         return f"HTTP {error.code} {error.reason}"
@@ -136,7 +155,7 @@ def _read(response, url: str, received: int, announced: int | None) -> bytes:
     check then reports it) or, with no length announced, a ValueError."""
     try:
         return response.read(_CHUNK)
-    except http.client.IncompleteRead as error:
+    except http.client.IncompleteRead:
         if announced is not None:
             return b""  # fewer bytes than announced: reported by the caller as cut short
         raise ValueError(f"the download of {url} was cut short after {received:,} bytes; try again.") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 
 def check_int(value, name: str, minimum: int) -> int:
@@ -68,3 +69,16 @@ def to_uint8(images) -> np.ndarray:
     if not np.all(np.isfinite(x)):
         raise ValueError("images contain NaN or infinite values.")
     return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def channel_stats(images: dict[str, np.ndarray]):
+    """Mean and standard deviation of each colour channel of each image set.
+
+    Args:
+        images: label -> ``(N, H, W, 3)`` float in [0, 1].
+
+    Returns:
+        ``pandas.DataFrame`` with one row per ``"<label> <R|G|B>"`` and columns ``mean``, ``std``.
+    """
+    return pd.DataFrame({f"{name} {c}": [float(x[..., i].mean()), float(x[..., i].std())]
+                         for name, x in images.items() for i, c in enumerate("RGB")}, index=["mean", "std"]).T

@@ -1,5 +1,7 @@
 """Image-quality metrics: per-image PSNR, SSIM, MAE and MSE in two conventions, and Keras metrics.
 
+Scoring models against baselines under a protocol is ``evaluation``'s job; this module only measures.
+
 Two modes, one code path for models and baselines alike:
 
 * ``rgb`` — the original studies' convention: RGB in [0, 1], whole image, data range 1.
@@ -32,12 +34,6 @@ MODES = ("rgb", "y")
 METRICS = ("psnr", "ssim", "mae", "mse")
 SSIM_IMPLEMENTATION = "Gaussian SSIM (Wang et al. 2004; 11x11, sigma 1.5, valid region), float64 NumPy"
 
-# Published Y-PSNR (dB) of bicubic, SRCNN and FSRCNN under the benchmark protocol (see ``benchmark``),
-# as published SR tables give them: test set -> scale -> method -> dB.
-PUBLISHED_PSNR = {
-    "BSD100": {2: {"bicubic": 29.56, "SRCNN": 31.36, "FSRCNN": 31.53}, 3: {"bicubic": 27.21, "SRCNN": 28.41, "FSRCNN": 28.53}},
-    "Set5": {2: {"bicubic": 33.66, "SRCNN": 36.66, "FSRCNN": 37.00}, 3: {"bicubic": 30.39, "SRCNN": 32.75, "FSRCNN": 33.18}},
-}
 _SSIM_RADIUS = 5
 _SSIM_SIGMA = 1.5
 
@@ -178,43 +174,6 @@ def evaluate(sr, hr, mode: str = "rgb", scale: int | None = None) -> dict[str, n
     }
 
 
-def summarize(per_image: dict[str, np.ndarray]) -> dict[str, tuple[float, float]]:
-    """Mean and (population) standard deviation over images of each per-image metric."""
-    return {name: (float(np.mean(v)), float(np.std(v))) for name, v in per_image.items()}
-
-
-def results_table(results: dict[str, dict[str, np.ndarray]], metrics=("psnr", "ssim", "mae"), digits: int = 4):
-    """A pandas table with one row per method and ``mean ± std`` columns per metric.
-
-    Args:
-        results: method name -> output of ``evaluate``.
-        metrics: which metrics to show, in order.
-        digits: decimals shown (PSNR always gets 2).
-
-    Returns:
-        ``pandas.DataFrame`` indexed by method.
-    """
-    import pandas as pd
-
-    rows = {}
-    for method, per_image in results.items():
-        stats = summarize({m: per_image[m] for m in metrics})
-        rows[method] = {
-            m: f"{mean:.{2 if m == 'psnr' else digits}f} ± {std:.{2 if m == 'psnr' else digits}f}"
-            for m, (mean, std) in stats.items()
-        }
-    return pd.DataFrame.from_dict(rows, orient="index")
-
-
-def published_gains(scale: int) -> str:
-    """SRCNN's and FSRCNN's published Y-PSNR gains over bicubic at ``scale``, per test set of
-    ``PUBLISHED_PSNR``: ``"BSD100: SRCNN +1.80, FSRCNN +1.97; Set5: SRCNN +3.00, FSRCNN +3.34"``."""
-    if any(scale not in by_scale for by_scale in PUBLISHED_PSNR.values()):
-        raise ValueError(f"no published figures for x{scale}; PUBLISHED_PSNR has x2 and x3.")
-    return "; ".join(f"{d}: SRCNN {p[scale]['SRCNN'] - p[scale]['bicubic']:+.2f}, FSRCNN {p[scale]['FSRCNN'] - p[scale]['bicubic']:+.2f}"
-                     for d, p in PUBLISHED_PSNR.items())
-
-
 # --------------------------------------------------------------------------------------
 # Keras training metrics (per image, averaged by Keras over the images of each batch)
 # --------------------------------------------------------------------------------------
@@ -229,51 +188,3 @@ def psnr(y_true, y_pred):
 def ssim(y_true, y_pred):
     """Keras metric: ``tf.image.ssim`` of each image of a batch in [0, 1]; shape ``(batch,)``."""
     return tf.image.ssim(tf.cast(y_true, tf.float32), tf.cast(y_pred, tf.float32), max_val=1.0)
-
-
-# --------------------------------------------------------------------------------------
-# The benchmark protocol of published SR tables
-# --------------------------------------------------------------------------------------
-def benchmark(hr_images, scale: int, upscaler="bicubic") -> dict[str, np.ndarray]:
-    """Score an upscaler the way published SR tables do (Set5, Set14, BSD100, ...).
-
-    For each HR image: crop it to a multiple of ``scale`` (bottom/right), make its LR input with
-    ``downscale(..., antialias=True)`` (MATLAB-style bicubic) rounded to uint8 as a saved LR
-    image would be, upscale it, clip and round the output to uint8, and compute PSNR and SSIM
-    on the MATLAB Y channel with ``scale`` pixels cropped from each border.
-
-    Args:
-        hr_images: a sequence of HR images ``(H, W, 3)`` of any sizes, uint8 or float in [0, 1]
-            (or one ``(N, H, W, 3)`` array).
-        scale: integer factor >= 2.
-        upscaler: an interpolation name from ``degradation.INTERPOLATIONS``, a Keras model, or a
-            callable mapping an LR batch ``(1, h, w, 3)`` float32 in [0, 1] to ``(1, h * scale,
-            w * scale, 3)``.
-
-    Returns:
-        ``{"psnr", "ssim"}`` -> ``(N,)`` float64 per-image values.
-    """
-    from .degradation import interpolate, make_pair
-
-    if isinstance(upscaler, str):
-        method = upscaler
-        upscaler = lambda lr: interpolate(lr, scale, method)  # noqa: E731
-    elif isinstance(upscaler, keras.Model):
-        model = upscaler
-        upscaler = lambda lr: np.asarray(model(lr, training=False))  # noqa: E731
-    elif not callable(upscaler):
-        raise ValueError(f"upscaler must be an interpolation name, a Keras model or a callable, got {upscaler!r}.")
-    out = {"psnr": [], "ssim": []}
-    for i, image in enumerate(hr_images):
-        try:
-            lr, hr = make_pair(image, scale, antialias=True, quantize=True)
-        except ValueError as e:
-            raise ValueError(f"hr_images[{i}]: {e}") from e
-        lr, hr = lr[None], hr[None]
-        sr = np.asarray(upscaler(lr), dtype=np.float32)
-        if sr.shape != hr.shape:
-            raise ValueError(f"the upscaler returned {sr.shape} for an LR input {lr.shape}; expected {hr.shape}.")
-        scores = evaluate(to_uint8(sr), to_uint8(hr), mode="y", scale=scale)
-        out["psnr"].append(scores["psnr"][0])
-        out["ssim"].append(scores["ssim"][0])
-    return {k: np.asarray(v, np.float64) for k, v in out.items()}

@@ -3,6 +3,8 @@ sub-pixel family for any integer scale, with its serializable layers."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import keras
 import tensorflow as tf
 from keras import layers
@@ -73,6 +75,12 @@ def build_stl10(scale: int, filters=(64, 64, 32, 32), output_size: int = 96) -> 
 # --------------------------------------------------------------------------------------
 # Residual sub-pixel family (fully convolutional, any integer scale)
 # --------------------------------------------------------------------------------------
+def build_original(scale: int) -> keras.Model:
+    """The original study's model of ``scale``: ``build_cifar10_x2()`` at x2, ``build_stl10(scale)``
+    otherwise, the reference every better model's cost is compared with."""
+    return build_cifar10_x2() if scale == 2 else build_stl10(scale)
+
+
 @keras.saving.register_keras_serializable(package="sr_utils")
 class DepthToSpace(layers.Layer):
     """Sub-pixel upsampling: ``(N, h, w, C * s * s)`` -> ``(N, h * s, w * s, C)`` (``tf.nn.depth_to_space``)."""
@@ -153,3 +161,23 @@ def build_residual_subpixel(scale: int, filters: int = 48, blocks: int = 4, name
     base = InterpolationUpscale(scale, "bicubic", name="bicubic_skip")(inputs)
     outputs = layers.Add(name="sr", dtype="float32")([x, base])  # float32 output under mixed precision
     return keras.Model(inputs, outputs, name=name or f"residual_subpixel_x{scale}_f{filters}b{blocks}")
+
+
+@dataclass(frozen=True)
+class ResidualSubpixel:
+    """One architecture of the residual sub-pixel family: ``filters`` channels, ``blocks`` residual blocks."""
+
+    filters: int
+    blocks: int
+
+    def name(self, data: str, scale: int) -> str:
+        """The registry name of this architecture trained on ``data`` at ``scale``: ``natural_x2_rsp64x5``."""
+        return f"{data}_x{scale}_rsp{self.filters}x{self.blocks}"
+
+    def build(self, scale: int, name: str | None = None) -> keras.Model:
+        """``build_residual_subpixel(scale, filters, blocks, name)``."""
+        return build_residual_subpixel(scale, filters=self.filters, blocks=self.blocks, name=name)
+
+    def describe(self, scale: int) -> str:
+        """``residual_subpixel_architecture(scale, filters, blocks)``."""
+        return residual_subpixel_architecture(scale, self.filters, self.blocks)

@@ -213,3 +213,36 @@ def plot_gain_histogram(gains: dict[str, np.ndarray], title: str = "", path=None
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _finish(fig, path, title, ax)
+
+
+def plot_pixel_histograms(images: dict[str, np.ndarray], title: str = "", path=None):
+    """Per-channel histograms of pixel values, one line style per image set (e.g. HR solid, LR dashed).
+
+    Args:
+        images: label -> ``(N, H, W, 3)`` float in [0, 1]; the first set's pixel count labels the y axis.
+        path: PNG path, or None.
+    """
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    first = next(iter(images.values()))
+    for (name, x), style in zip(images.items(), ("-", "--", ":", "-.")):
+        for i, c in enumerate("rgb"):
+            ax.hist(x[..., i].ravel(), bins=64, range=(0, 1), histtype="step", color=c, ls=style, label=f"{name} {c.upper()}")
+    others = [f"{name} counts are 1/{first[..., 0].size // x[..., 0].size} as many" for name, x in list(images.items())[1:]]
+    ax.set_xlabel("pixel value")
+    ax.set_ylabel(f"count ({next(iter(images))} pixels" + "".join(f"; {o}" for o in others) + ")")
+    ax.legend(ncol=2, fontsize=8)
+    return _finish(fig, path, title, ax)
+
+
+def plot_best_and_worst(hr: np.ndarray, outputs: dict[str, np.ndarray], gain: np.ndarray, n: int = 3, title: str = "", path=None):
+    """The ``n`` images a model helps most (top rows) and least (bottom rows): each HR image with
+    a box where the model differs most from bicubic, and zoomed crops of bicubic, model and HR.
+
+    Args:
+        hr: ``(N, H, W, 3)`` float in [0, 1]; outputs: ``"bicubic"`` and ``"model"`` outputs of that shape.
+        gain: ``(N,)`` per-image gain of the model over bicubic (dB), which orders the images.
+    """
+    order = np.argsort(gain)
+    picks = list(order[::-1][:n]) + list(order[:n])
+    return plot_zoomed_crops({"bicubic": outputs["bicubic"], "model": outputs["model"], "HR": hr}, picks,
+                             labels=[f"#{i}: {gain[i]:+.2f} dB" for i in picks], crop=hr.shape[1] // 3, title=title, path=path)

@@ -13,10 +13,17 @@ import datetime as _dt
 import json
 import os
 import platform
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
 
+from .config import repo_root
+from .degradation import describe as describe_degradation
+from .evaluation import BENCHMARK_PROTOCOL, PROTOCOLS, PUBLISHED_PSNR
+from .metrics import SSIM_IMPLEMENTATION
 from .files import atomic_write
 
 README_START = "<!-- results:start -->"
@@ -25,9 +32,6 @@ README_END = "<!-- results:end -->"
 
 def environment() -> dict:
     """Hardware and package versions of this run (for model cards)."""
-    import keras
-    import tensorflow as tf
-
     gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
     return {
         "date": _dt.date.today().isoformat(),
@@ -47,14 +51,175 @@ def write_json(obj: dict, path: str | os.PathLike) -> Path:
     return path
 
 
-def stats(per_image: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
-    """``{"psnr": {"mean", "std"}, ...}`` from per-image metric arrays (``metrics.evaluate``)."""
-    return {k: {"mean": float(np.mean(v)), "std": float(np.std(v))} for k, v in per_image.items()}
+@dataclass
+class TrainingRecord:
+    """What one training run did and measured: ``model/<name>.results.json``, written by
+    ``write_record`` only, so every record has the same fields.
+
+    Attributes:
+        model_file: ``<name>.keras`` (a registry entry, ``registry.MODELS``).
+        description: one sentence on the model and how it was trained.
+        architecture: the layers, e.g. ``models.residual_subpixel_architecture(...)``.
+        params: trainable and non-trainable parameters.
+        scale: the SR factor.
+        antialias: the degradation it was trained on (``degradation.downscale``).
+        degradation: that degradation, as a call a reader can repeat.
+        train_data: what this run trained on (the data set and how much of it).
+        n_train, n_val, n_test: images (or photos) per split in this run.
+        split: how training and validation images were separated.
+        test_data: the notebook's own test images.
+        recipe: optimizer, schedule, loss, batch, augmentation, stopping.
+        epochs_run, steps: epochs and optimizer steps run.
+        train_seconds: wall time of training.
+        notebook: the notebook that trained it, relative to the repository.
+        profile: ``"full"`` or ``"quick"`` (``config.get_profile``).
+        test: the notebook's own scores on its test data: protocol (``evaluation.PROTOCOLS``) ->
+            method -> metric -> ``{"mean", "std"}`` (``evaluation.Results.stats``).
+        env: hardware and versions (``environment``).
+        extra: what only some models have (published figures, a learning curve, diagnostics).
+    """
+
+    model_file: str
+    description: str
+    architecture: str
+    params: int
+    scale: int
+    antialias: bool
+    degradation: str
+    train_data: str
+    n_train: int
+    n_val: int
+    n_test: int
+    split: str
+    test_data: str
+    recipe: str
+    epochs_run: int
+    steps: int
+    train_seconds: float
+    notebook: str
+    profile: str
+    test: dict
+    env: dict = field(default_factory=lambda: environment())
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.model_file.endswith(".keras"):
+            raise ValueError(f"model_file must be a .keras file name, got {self.model_file!r}.")
+        unknown = set(self.test) - set(PROTOCOLS)
+        if not self.test or unknown:
+            raise ValueError(f"test must map protocols from {PROTOCOLS} to scores, got {sorted(self.test)}.")
+        self.params, self.epochs_run, self.steps = int(self.params), int(self.epochs_run), int(self.steps)
+        self.train_seconds = round(float(self.train_seconds), 1)
 
 
-def load_results(model_dir: str | os.PathLike) -> list[dict]:
-    """All ``*.results.json`` files of a model folder, sorted by file name."""
-    return [json.loads(p.read_text()) for p in sorted(Path(model_dir).glob("*.results.json"))]
+def write_record(record: TrainingRecord, model_dir: str | os.PathLike) -> Path:
+    """Write ``record`` to ``<model_dir>/<name>.results.json`` (atomically) and return the path."""
+    return write_json(asdict(record), Path(model_dir) / (Path(record.model_file).stem + ".results.json"))
+
+
+def new_record(info, fit, data=None, **fields) -> TrainingRecord:
+    """A ``TrainingRecord`` with what the registry entry, the fit and the data already know.
+
+    Args:
+        info: the model's ``registry.ModelInfo`` (file, scale, degradation, notebook).
+        fit: its ``training.Fit`` (parameters, epochs, steps, seconds).
+        data: a ``data.Prepared`` (training data, split, image counts, test data), or None for
+            data prepared otherwise (then pass those fields).
+        fields: the rest: ``description``, ``architecture``, ``recipe``, ``profile``, ``test`` and
+            optionally ``extra``, ``degradation`` (default: ``downscale`` with the entry's
+            antialiasing) or any field to override.
+    """
+    known = {"model_file": info.file, "scale": info.scale, "antialias": info.antialias, "notebook": info.notebook,
+             "degradation": describe_degradation(info.scale, antialias=info.antialias),
+             "params": fit.model.count_params(), "epochs_run": fit.epochs, "steps": fit.steps, "train_seconds": fit.seconds}
+    if data is not None:
+        known.update(train_data=data.train_data, test_data=data.test_data, split=data.split, n_train=len(data.hr["train"]),
+                     n_val=len(data.hr["val"]), n_test=len(data.tests[data.main_test]))
+    return TrainingRecord(**{**known, **fields})
+
+
+def load_records(model_dir: str | os.PathLike) -> dict[str, TrainingRecord]:
+    """Every ``*.results.json`` of a model folder, by model file name, sorted by file name.
+
+    Raises:
+        ValueError: a file lacks a field or has one ``TrainingRecord`` does not know (it was not
+            written by ``write_record``; re-run the notebook that trains that model).
+    """
+    records = {}
+    for path in sorted(Path(model_dir).glob("*.results.json")):
+        try:
+            record = TrainingRecord(**json.loads(path.read_text()))
+        except TypeError as e:
+            raise ValueError(f"{path.name} is not a training record ({e}); re-run the notebook that trains this model.") from e
+        records[record.model_file] = record
+    return records
+
+
+def metrics_json(results: dict, costs: dict[str, dict], records: dict[str, TrainingRecord], photo_results: dict, *,
+                 infos, profile: str, skipped: dict[str, str], reference: str, generated_by: str) -> dict:
+    """The evaluation's output, ``model/metrics.json``: every model on each of its test sets, in
+    both protocols, next to the baselines, with its cost and its training record.
+
+    Args:
+        results: ``(model file, test set) -> evaluation.Results`` (``evaluation.score_models``).
+        costs: model file -> ``cost.model_costs`` entry.
+        records: model file -> ``TrainingRecord`` (``load_records``).
+        photo_results: model file -> ``evaluation.Results`` under the benchmark protocol on the
+            held-out photos (models for photos only; may be empty).
+        infos: the ``registry.ModelInfo`` of every model, in table order.
+        profile: the run profile's name.
+        skipped: test set -> why it could not be loaded in this run.
+        reference: the model file every speed is also divided by.
+        generated_by: the notebook, relative to the repository.
+    """
+    env = environment()
+    rows = []
+    for (model_file, dataset), res in results.items():
+        for mode in ("rgb", "y"):
+            stats = res.stats(mode)
+            for metric in ("psnr", "ssim", "mae"):
+                c = costs[model_file]
+                rows.append({"model": model_file, "dataset": dataset, "split": "test", "data_source": dataset.split()[0],
+                             "n_images": res.n_images, "mode": mode, "metric": metric, **stats["model"][metric],
+                             "baselines": {b: s[metric] for b, s in stats.items() if b != "model"},
+                             "params": c["params"], "macs_per_output_mp": c["macs_per_output_mp"],
+                             "images_per_s": c["images_per_s"], "ms_per_output_mp": c["ms_per_output_mp"],
+                             "date": env["date"], "versions": {k: env[k] for k in ("python", "tensorflow", "keras", "numpy")}})
+    models = {}
+    for info in infos:
+        record = asdict(records[info.file])
+        models[info.file] = {"task": info.task, "train_data": record["train_data"], "scale": info.scale, "antialias": info.antialias,
+                             "test_sets": [t for t in info.test_sets if (info.file, t) in results], "cost": costs[info.file],
+                             "training": {k: v for k, v in record.items() if k != "test"}}
+    photos = {}
+    for model_file, res in photo_results.items():
+        stats = res.stats("benchmark")
+        photos[model_file] = {"scale": res.scale, "n_images": res.n_images, **stats["model"],
+                              "baselines": {b: s for b, s in stats.items() if b != "model"}}
+    return {
+        "generated_by": generated_by, "profile": profile, "env": env, "skipped": skipped,
+        "ssim_implementation": SSIM_IMPLEMENTATION, "reference_model": reference, "models": models, "records": rows,
+        "photo_benchmark": {"dataset": "held-out photos (46 whole T91 + BSDS photos, held out of every model's training)",
+                            "protocol": f"evaluation benchmark protocol: {BENCHMARK_PROTOCOL}",
+                            "published": {d: {str(s): v for s, v in p.items()} for d, p in PUBLISHED_PSNR.items()},
+                            "models": photos},
+    }
+
+
+class Findings:
+    """A notebook's closing "What we found": a few sentences built from its own numbers, shown as
+    a Markdown list in Jupyter (``_repr_markdown_``) and as plain text elsewhere."""
+
+    def __init__(self, *sentences: str):
+        if not sentences or not all(isinstance(s, str) and s.strip() for s in sentences):
+            raise ValueError("Findings needs at least one non-empty sentence.")
+        self.sentences = sentences
+
+    def _repr_markdown_(self) -> str:
+        return "**What we found**\n\n" + "\n".join(f"* {s}" for s in self.sentences)
+
+    def __repr__(self) -> str:
+        return "What we found:\n" + "\n".join(f"- {s}" for s in self.sentences)
 
 
 def _pm(stat: dict, digits: int) -> str:
@@ -195,7 +360,7 @@ def model_card(metrics: dict, model_file: str) -> str:
         f"| recipe | {t['recipe']} |",
         f"| training | {t['epochs_run']} epochs, {t['steps']:,} optimizer steps, {t['train_seconds'] / 60:.1f} min on {t['env']['hardware']} |",
         f"| software | Python {t['env']['python']}, TensorFlow {t['env']['tensorflow']}, Keras {t['env']['keras']} ({t['env']['date']}) |",
-        f"| trained by | `{t['notebook']}`; evaluated by `notebooks/03_evaluation.ipynb` ({metrics['env']['date']}) |",
+        f"| trained by | `{t['notebook']}`; evaluated by `{metrics['generated_by']}` ({metrics['env']['date']}) |",
         f"| cost | {cost['macs_per_output_mp'] / 1e9:.1f} GMACs per output megapixel; {cost['images_per_s']:.0f} images/s, "
         f"{cost['ms_per_output_mp']:.0f} ms per output megapixel on {metrics['env']['hardware']} "
         f"({cost['macs_ratio_to_original']:.2f}x the MACs and {cost['time_ratio_to_original']:.2f}x the time per output pixel "
@@ -243,12 +408,13 @@ def model_card(metrics: dict, model_file: str) -> str:
             f"Gain over bicubic: {bench['psnr']['mean'] - base['bicubic']['psnr']['mean']:+.2f} dB Y-PSNR.",
             "",
         ]
-    if "published" in t:
-        p = t["published"]
+    extra = t.get("extra", {})
+    if "published" in extra:
+        p = extra["published"]
         lines += [f"Published for this architecture: {p['psnr']} dB PSNR / {p['ssim']} SSIM after about {p['steps']:,} "
                   f"optimizer steps on the full training set; this model had {t['steps']:,} steps on the data above.", ""]
-    if "diagnostics" in t:
-        d = t["diagnostics"]
+    if "diagnostics" in extra:
+        d = extra["diagnostics"]
         lines += [f"Diagnostic (notebook 02): with its BatchNorm statistics re-estimated on training inputs, this model "
                   f"scores {d['bn_recalibrated_db']:.2f} dB against bicubic's {d['bicubic_db']:.2f} dB (RGB PSNR, main test "
                   "set); the committed model keeps the statistics its training left.", ""]
@@ -269,8 +435,6 @@ def write_model_cards(metrics: dict, model_dir: str | os.PathLike) -> list[Path]
 
 
 if __name__ == "__main__":
-    from .training import repo_root
-
     root = repo_root()
     metrics = json.loads((root / "model" / "metrics.json").read_text())
     write_model_cards(metrics, root / "model")

@@ -2,10 +2,12 @@
 
 Usage (from the repository)::
 
-    python -m sr_utils.run_notebooks                 # every notebook, full profile (03_evaluation last)
+    python -m sr_utils.run_notebooks                 # every notebook, in file order, full profile
     python -m sr_utils.run_notebooks --quick         # every notebook, quick smoke profile
     python -m sr_utils.run_notebooks notebooks/01_cifar10_x2.ipynb
     python -m sr_utils.run_notebooks --sync-links    # after changing REPO_URL below (a fork)
+    python -m sr_utils.run_notebooks --stats         # code lines and cells against the thin-notebook targets
+    python -m sr_utils.run_notebooks --extract DIR   # each notebook's code as DIR/<notebook>.py
 
 Each notebook runs with its own folder as working directory. Notebooks run in the full profile
 are saved in place with their outputs, but only once the whole notebook has succeeded (written
@@ -17,6 +19,7 @@ notebook files unchanged.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -24,7 +27,7 @@ import time
 from pathlib import Path
 
 from .files import atomic_write
-from .training import PROFILE_ENV, repo_root
+from .config import PROFILE_ENV, repo_root
 
 
 # TensorFlow's C++ start-up log lines, printed before its logging can be configured (no
@@ -83,13 +86,11 @@ def run(path: Path, profile: str, timeout: int | None = None) -> float:
     return time.time() - start
 
 
-EVALUATION_NOTEBOOK = "03_evaluation.ipynb"
-
 # The one place the repository's address is set: every notebook's "Open in Colab" badge and the
 # clone URL of its Colab setup cell are written from it (``set_repo``) and tested against it.
 REPO_URL = "https://github.com/sr-study/keras-super-resolution"
 _BADGE = re.compile(r'https://colab\.research\.google\.com/github/[^"\s)]+?/blob/main/notebooks/[\w.-]+\.ipynb')
-_CLONE = re.compile(r'^REPO_URL = "[^"]*"$', re.M)
+_CLONE = re.compile(r"(?<=git clone -q --depth 1 )https://github\.com/[^\s\"']+")
 
 
 def colab_url(notebook: str, repo_url: str = REPO_URL) -> str:
@@ -101,7 +102,7 @@ def colab_url(notebook: str, repo_url: str = REPO_URL) -> str:
 
 
 def repo_links(nb, notebook: str) -> tuple[list[str], list[str]]:
-    """The Colab badge addresses and ``REPO_URL = "..."`` lines found in a notebook."""
+    """The Colab badge addresses and the clone URLs of the setup cell found in a notebook."""
     badges, clones = [], []
     for cell in nb.cells:
         badges += _BADGE.findall(cell.source) if cell.cell_type == "markdown" else []
@@ -135,7 +136,7 @@ def set_repo(repo_url: str, folder: Path, readme: Path | None = None) -> list[Pa
             if cell.cell_type == "markdown":
                 cell.source = _BADGE.sub(colab_url(path.name, repo_url), cell.source)
             elif cell.cell_type == "code":
-                cell.source = _CLONE.sub(f'REPO_URL = "{repo_url.rstrip("/")}"', cell.source)
+                cell.source = _CLONE.sub(repo_url.rstrip("/"), cell.source)
         if [cell.source for cell in nb.cells] != before:
             with atomic_write(path) as tmp:
                 nbformat.write(nb, tmp)
@@ -143,11 +144,56 @@ def set_repo(repo_url: str, folder: Path, readme: Path | None = None) -> list[Pa
     return changed
 
 
+# What a thin notebook looks like (issue #13): the targets ``code_stats`` checks.
+MAX_CODE_LINES = 500      # code lines over all notebooks
+MAX_CELL_LINES = 15       # lines of one code cell
+MAX_SETUP_LINES = 5       # the first code cell: the Colab install and the import
+
+
+def code_cells(path: Path) -> list[str]:
+    """The source of every code cell of a notebook, in order."""
+    nb = json.loads(Path(path).read_text())
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def code_stats(folder: Path) -> dict[str, dict]:
+    """Per numbered notebook of ``folder``: code cells, code lines (blank lines included), its
+    longest cell, its setup cell's lines, and whether it ends with a "What we found" cell
+    (``reporting.Findings``)."""
+    stats = {}
+    for path in study_order(folder):
+        cells = code_cells(path)
+        lines = [len(c.strip("\n").splitlines()) for c in cells]
+        stats[path.name] = {"cells": len(cells), "lines": sum(lines), "longest": max(lines, default=0),
+                            "setup": lines[0] if lines else 0, "findings": bool(cells) and "reporting.Findings(" in cells[-1]}
+    return stats
+
+
+def target_failures(stats: dict[str, dict]) -> list[str]:
+    """What in ``code_stats`` misses the thin-notebook targets (an empty list when nothing does)."""
+    failures = [f"{name}: a code cell of {s['longest']} lines (at most {MAX_CELL_LINES})" for name, s in stats.items() if s["longest"] > MAX_CELL_LINES]
+    failures += [f"{name}: a setup cell of {s['setup']} lines (at most {MAX_SETUP_LINES})" for name, s in stats.items() if s["setup"] > MAX_SETUP_LINES]
+    failures += [f"{name}: no closing \"What we found\" cell (reporting.Findings)" for name, s in stats.items() if not s["findings"]]
+    total = sum(s["lines"] for s in stats.values())
+    return failures + ([f"{total} lines of notebook code (at most {MAX_CODE_LINES})"] if total > MAX_CODE_LINES else [])
+
+
+def extract(folder: Path, out: Path) -> list[Path]:
+    """Write each numbered notebook's code cells to ``out/<notebook>.py`` (one file per notebook,
+    cells separated by a comment), for tools that read Python files, such as a duplicate finder."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for path in study_order(folder):
+        target = out / f"{path.stem}.py"
+        target.write_text("".join(f"# cell {i}\n{code.rstrip()}\n\n" for i, code in enumerate(code_cells(path), 1)))
+        paths.append(target)
+    return paths
+
+
 def study_order(folder: Path) -> list[Path]:
-    """The numbered notebooks of ``folder`` in order, except that the evaluation notebook runs
-    last: it scores every model in ``model/``, including those the later notebooks train."""
-    paths = sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
-    return [p for p in paths if p.name != EVALUATION_NOTEBOOK] + [p for p in paths if p.name == EVALUATION_NOTEBOOK]
+    """The numbered notebooks of ``folder`` in file order: each uses only what the notebooks
+    before it wrote (the evaluation comes last, after the models it scores)."""
+    return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
 
 def main(argv=None) -> int:
@@ -158,7 +204,23 @@ def main(argv=None) -> int:
     parser.add_argument("--sync-links", action="store_true",
                         help=f"write REPO_URL (sr_utils/run_notebooks.py, now {REPO_URL}) into every notebook's Colab "
                              "badge and clone URL and the README's clone line, and exit (after changing it in a fork)")
+    parser.add_argument("--stats", action="store_true",
+                        help="print each notebook's code cells and lines against the thin-notebook targets, and exit (1 if one is missed)")
+    parser.add_argument("--extract", type=Path, metavar="DIR", help="write each notebook's code to DIR/<notebook>.py, and exit")
     args = parser.parse_args(argv)
+    folder = repo_root() / "notebooks"
+    if args.extract:
+        print(f"wrote {len(extract(folder, args.extract))} files to {args.extract}")
+        return 0
+    if args.stats:
+        stats = code_stats(folder)
+        for name, s in stats.items():
+            print(f"{name:30s} {s['cells']:3d} code cells {s['lines']:4d} lines, longest {s['longest']:2d}, setup {s['setup']}"
+                  + ("" if s["findings"] else ", no 'What we found'"))
+        failures = target_failures(stats)
+        print(f"total {sum(s['lines'] for s in stats.values())} lines (at most {MAX_CODE_LINES})"
+              + "".join(f"\nMISSED: {f}" for f in failures))
+        return 1 if failures else 0
     if args.sync_links:
         changed = set_repo(REPO_URL, repo_root() / "notebooks", repo_root() / "README.md")
         print(f"{len(changed)} file(s) changed; the notebooks and the README point at {REPO_URL}")

@@ -34,14 +34,15 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from . import registry
+from .config import repo_root
 from .degradation import interpolate
 from .files import check_writable_folder
 from .image_files import DEFAULT_MAX_MEGAPIXELS, image_array, read_image, write_png
 from .images import check_int, to_uint8
-from .training import repo_root
 
-# scale -> file in model/: the models for real photos (notebook 06: natural-photo patches, benchmark degradation)
-DEFAULT_MODELS = {2: "natural_x2_rsp64x5.keras", 3: "natural_x3_rsp56x4.keras"}
+# scale -> file in model/: the registry's command-line defaults (the models for real photos)
+DEFAULT_MODELS = {m.scale: m.file for m in registry.MODELS if m.cli_default}
 SAMPLE_IMAGE = Path(__file__).resolve().parent / "assets" / "sample.png"
 
 
@@ -73,6 +74,27 @@ def draw_sample_image(size: int = 192) -> np.ndarray:
     for k in range(-size, size, max(3, round(5 * u))):
         d.line([(k, size), (k + 20 * u, size - 20 * u)], fill=(40, 100, 40))
     return np.asarray(im)
+
+
+SAMPLE_CROP = (slice(200, 350), slice(60, 300))  # of the bundled sample at x2: windows, door and fence
+
+
+def side_by_side(image: np.ndarray, models: dict, scale: int, tile: int = 64) -> dict[str, np.ndarray]:
+    """One LR image upscaled x``scale`` by nearest (the input as it looks), bicubic and each model,
+    for figures that compare them.
+
+    Args:
+        image: ``(h, w, 3)`` uint8, or float in [0, 1].
+        models: name -> Keras model of that scale.
+
+    Returns:
+        name -> ``(h * scale, w * scale, 3)`` in ``image``'s dtype; ``"input (nearest)"`` and
+        ``"bicubic"`` first.
+    """
+    bicubic = interpolate(image[None], scale, "bicubic")[0]
+    rows = {"input (nearest)": np.repeat(np.repeat(image, scale, 0), scale, 1),
+            "bicubic": to_uint8(bicubic) if image.dtype == np.uint8 else bicubic}
+    return {**rows, **{name: upscale(image, model, scale=scale, tile=tile) for name, model in models.items()}}
 
 
 def default_model_path(scale: int) -> Path:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import sr_utils  # noqa: F401  (registers the custom metrics for plain load_model)
-from sr_utils import data, degradation, models, reporting
+from sr_utils import data, degradation, models, registry, reporting
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = ROOT / "model"
@@ -23,14 +23,25 @@ MODEL_DIR = ROOT / "model"
 def metrics_json():
     path = MODEL_DIR / "metrics.json"
     if not path.is_file():
-        pytest.fail(f"{path} is missing: run notebooks/03_evaluation.ipynb (full profile) and commit its output.")
+        pytest.fail(f"{path} is missing: run notebooks/06_evaluation.ipynb (full profile) and commit its output.")
     return json.loads(path.read_text())
 
 
-def test_every_committed_model_is_evaluated(metrics_json):
-    committed = sorted(p.name for p in MODEL_DIR.glob("*.keras"))
-    assert committed, "no trained model is committed in model/"
-    assert sorted(metrics_json["models"]) == committed
+def test_every_committed_model_is_in_the_registry_and_evaluated(metrics_json):
+    registry.check_folder(MODEL_DIR)  # every file has an entry and every entry a file
+    assert list(metrics_json["models"]) == [info.file for info in registry.MODELS]
+    for info in registry.MODELS:
+        entry = metrics_json["models"][info.file]
+        assert (entry["task"], entry["scale"], entry["antialias"]) == (info.task, info.scale, info.antialias)
+        assert entry["test_sets"] == list(info.test_sets) and entry["cost"]["original_of_scale"] == registry.get(info.original).file
+
+
+def test_every_training_record_has_the_same_fields():
+    records = reporting.load_records(MODEL_DIR)  # refuses a record with a missing or an unknown field
+    assert sorted(records) == sorted(info.file for info in registry.MODELS)
+    for info in registry.MODELS:
+        r = records[info.file]
+        assert (r.scale, r.antialias, r.notebook) == (info.scale, info.antialias, info.notebook) and r.profile == "full"
 
 
 def test_readme_table_is_generated_from_metrics_json(metrics_json):
@@ -46,14 +57,14 @@ def test_model_cards_are_generated_from_metrics_json(metrics_json):
 
 
 def test_the_cifar_model_loads_with_plain_keras_and_has_the_published_size():
-    model = keras.models.load_model(MODEL_DIR / "cifar10_x2_seed.keras")
+    model = keras.models.load_model(MODEL_DIR / "cifar10_x2_original.keras")
     assert model.count_params() == models.CIFAR10_X2_PARAMS == 225_027
     assert model.input_shape == (None, 16, 16, 3) and model.output_shape == (None, 32, 32, 3)
 
 
 @pytest.mark.parametrize("scale", [6, 3])
-def test_the_stl10_models_load_and_map_to_96px(scale):
-    model = keras.models.load_model(MODEL_DIR / f"stl10_x{scale}_seed.keras")
+def test_the_96px_original_models_load_and_map_to_96px(scale):
+    model = keras.models.load_model(MODEL_DIR / f"natural96_x{scale}_original.keras")
     assert model.input_shape == (None, 96 // scale, 96 // scale, 3) and model.output_shape == (None, 96, 96, 3)
 
 
@@ -82,15 +93,15 @@ def recompute(model_file, hr_u8, scale, antialias=False):
 
 def test_cifar_model_recomputed_matches_json_and_beats_bicubic(metrics_json):
     (_, _), (x_test, _) = data.load_cifar10(data_dir=real_data_dir(), download=False)
-    model_psnr, bicubic_psnr = recompute("cifar10_x2_seed.keras", x_test, 2)
-    rec = record(metrics_json, "cifar10_x2_seed.keras", "CIFAR-10 test")
+    model_psnr, bicubic_psnr = recompute("cifar10_x2_original.keras", x_test, 2)
+    rec = record(metrics_json, "cifar10_x2_original.keras", "CIFAR-10 test")
     assert rec["n_images"] == len(x_test) == 1017
     assert model_psnr == pytest.approx(rec["mean"], abs=0.05)
     assert bicubic_psnr == pytest.approx(rec["baselines"]["bicubic"]["mean"], abs=0.05)
     assert model_psnr > bicubic_psnr
 
 
-@pytest.mark.parametrize("model_file", ["stl10_x6_seed.keras", "stl10_x3_seed.keras", "natural96_x6_rsp88x6.keras",
+@pytest.mark.parametrize("model_file", ["natural96_x6_original.keras", "natural96_x3_original.keras", "natural96_x6_rsp88x6.keras",
                                         "natural96_x3_rsp56x4.keras", "natural_x2_rsp64x5.keras", "natural_x3_rsp56x4.keras"])
 def test_96px_test_set_recomputed_matches_json(metrics_json, model_file):
     _, x_val = data.load_natural96(real_data_dir())
@@ -109,7 +120,7 @@ def mean_psnr(metrics_json, model_file, dataset):
 
 def test_cifar_better_model_meets_its_targets(metrics_json):
     ours, _ = mean_psnr(metrics_json, "cifar10_x2_rsp64x5.keras", "CIFAR-10 test")
-    original, _ = mean_psnr(metrics_json, "cifar10_x2_seed.keras", "CIFAR-10 test")
+    original, _ = mean_psnr(metrics_json, "cifar10_x2_original.keras", "CIFAR-10 test")
     assert ours - original >= 1.0 and ours > 28.13   # +1.0 dB over the original architecture; the published figure
 
 
@@ -118,7 +129,7 @@ def test_96px_better_models_beat_bicubic_and_the_originals(metrics_json, scale, 
     main, *others = metrics_json["models"][better]["test_sets"]
     for dataset in (main, *others):
         ours, bicubic = mean_psnr(metrics_json, better, dataset)
-        original, _ = mean_psnr(metrics_json, f"stl10_x{scale}_seed.keras", dataset)
+        original, _ = mean_psnr(metrics_json, f"natural96_x{scale}_original.keras", dataset)
         assert ours > bicubic + (0.3 if dataset == main else 0.2) and ours > original, dataset
 
 

@@ -36,7 +36,7 @@ def test_downscale_shape_dtype_and_range(shape, scale, expected, antialias):
 
 def test_downscale_uint8_equals_float_over_255():
     u8 = np.random.default_rng(0).integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
-    np.testing.assert_allclose(downscale(u8, 2), downscale(u8.astype(np.float64) / 255.0, 2), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(downscale(u8, 2, antialias=False), downscale(u8.astype(np.float64) / 255.0, 2, antialias=False), rtol=0, atol=1e-6)
     np.testing.assert_allclose(downscale(u8, 2, antialias=True),
                                downscale(u8.astype(np.float32) / 255.0, 2, antialias=True), rtol=0, atol=1e-6)
 
@@ -64,7 +64,7 @@ def test_with_antialias_a_checkerboard_averages_to_grey():
     # away from the border the widened kernel covers whole periods: mid-grey
     np.testing.assert_allclose(out[:, 1:3, 1:3], 0.5, atol=0.01)
     assert np.abs(out - 0.5).max() < 0.2  # even at the border nothing like full contrast
-    assert out.std() < 0.05 < downscale(checkerboard(1, 12), 3).std()
+    assert out.std() < 0.05 < downscale(checkerboard(1, 12), 3, antialias=False).std()
 
 
 @pytest.mark.parametrize("antialias", [False, True])
@@ -79,23 +79,23 @@ def test_downscale_works_in_chunks(monkeypatch):
     from sr_utils import degradation
 
     x = smooth_images(5, 8, 8, seed=3)
-    whole = downscale(x, 2)
+    whole = downscale(x, 2, antialias=False)
     monkeypatch.setattr(degradation, "_CHUNK", 2)  # 5 images -> chunks of 2, 2, 1
-    np.testing.assert_array_equal(downscale(x, 2), whole)
+    np.testing.assert_array_equal(downscale(x, 2, antialias=False), whole)
 
 
 def test_downscale_accepts_numpy_integer_scale():
-    assert downscale(np.zeros((1, 4, 4, 3), np.float32), np.int64(2)).shape == (1, 2, 2, 3)
+    assert downscale(np.zeros((1, 4, 4, 3), np.float32), np.int64(2), antialias=False).shape == (1, 2, 2, 3)
 
 
 def test_downscale_wrong_rank():
     with pytest.raises(ValueError, match=r"add a batch axis"):
-        downscale(np.zeros((8, 8, 3), np.float32), 2)
+        downscale(np.zeros((8, 8, 3), np.float32), 2, antialias=False)
 
 
 def test_downscale_wrong_channels():
     with pytest.raises(ValueError, match=r"3 channels"):
-        downscale(np.zeros((1, 8, 8, 1), np.float32), 2)
+        downscale(np.zeros((1, 8, 8, 1), np.float32), 2, antialias=False)
 
 
 @pytest.mark.parametrize("shape, scale, fix", [((1, 9, 8, 3), 2, "8x8"), ((1, 12, 14, 3), 3, "12x12"),
@@ -103,25 +103,25 @@ def test_downscale_wrong_channels():
 def test_downscale_size_not_divisible(shape, scale, fix):
     h, w = shape[1:3]
     with pytest.raises(ValueError, match=rf"image size {h}x{w} is not divisible by scale {scale}.*{fix}"):
-        downscale(np.zeros(shape, np.float32), scale)
+        downscale(np.zeros(shape, np.float32), scale, antialias=False)
 
 
 def test_downscale_nan():
     x = np.zeros((1, 8, 8, 3), np.float32)
     x[0, 3, 3, 1] = np.nan
     with pytest.raises(ValueError, match=r"NaN"):
-        downscale(x, 2)
+        downscale(x, 2, antialias=False)
 
 
 def test_downscale_out_of_range_float():
     with pytest.raises(ValueError, match=r"\[0, 1\].*divide uint8-range data by 255"):
-        downscale(np.full((1, 8, 8, 3), 200.0, np.float32), 2)
+        downscale(np.full((1, 8, 8, 3), 200.0, np.float32), 2, antialias=False)
 
 
 @pytest.mark.parametrize("scale", [1, 0, -2, 2.5, 2.0, True, "2", None])
 def test_downscale_bad_scale(scale):
     with pytest.raises(ValueError, match=r"scale must be an integer >= 2, got"):
-        downscale(np.zeros((1, 8, 8, 3), np.float32), scale)
+        downscale(np.zeros((1, 8, 8, 3), np.float32), scale, antialias=False)
 
 
 # --------------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ def test_make_pair_crops_to_the_scale_then_downscales(antialias):
 
 def test_make_pair_quantizes_lr_like_a_saved_image():
     image = (smooth_images(1, 24, 24, seed=4)[0] * 255).round().astype(np.uint8)
-    lr, hr = make_pair(image, 2)
+    lr, hr = make_pair(image, 2, antialias=True)
     assert lr.dtype == hr.dtype == np.float32
     np.testing.assert_allclose(lr * 255, np.round(lr * 255), atol=1e-4)
     exact = downscale(image[None], 2, antialias=True)[0]
@@ -207,8 +207,27 @@ def test_make_pair_quantizes_lr_like_a_saved_image():
 
 def test_make_pair_errors():
     with pytest.raises(ValueError, match="smaller than the scale 4"):
-        make_pair(np.zeros((3, 10, 3), np.uint8), 4)
+        make_pair(np.zeros((3, 10, 3), np.uint8), 4, antialias=True)
     with pytest.raises(ValueError, match="scale must be an integer"):
-        make_pair(np.zeros((8, 8, 3), np.uint8), 1.5)
+        make_pair(np.zeros((8, 8, 3), np.uint8), 1.5, antialias=True)
     with pytest.raises(ValueError, match=r"shape \(H, W, 3\), got \(8, 8\)"):
-        make_pair(np.zeros((8, 8), np.uint8), 2)
+        make_pair(np.zeros((8, 8), np.uint8), 2, antialias=True)
+
+
+def test_antialias_is_a_required_keyword():
+    # two degradations exist and neither is a safe default: every caller says which one it makes
+    hr = np.zeros((1, 8, 8, 3), np.float32)
+    with pytest.raises(TypeError, match="antialias"):
+        downscale(hr, 2)
+    with pytest.raises(TypeError):
+        downscale(hr, 2, False)
+    with pytest.raises(TypeError, match="antialias"):
+        make_pair(hr[0], 2)
+
+
+def test_describe_names_the_call_that_makes_the_lr_images():
+    from sr_utils.degradation import describe
+
+    assert describe(3, antialias=False) == "sr_utils.degradation.downscale(hr, 3, antialias=False) (TF bicubic, no antialiasing)"
+    assert describe(2, antialias=True, quantize=True) == (
+        "sr_utils.degradation.make_pair(photo, 2, antialias=True) (MATLAB-style bicubic, LR rounded to uint8)")

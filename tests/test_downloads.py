@@ -173,3 +173,20 @@ def test_stream_errors_get_clear_messages_and_leave_nothing(tmp_path, monkeypatc
     with pytest.raises(kind, match=match):
         downloads.fetch("http://127.0.0.1:1/x.bin", tmp_path / "x.bin")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_attempt_runs_the_download_or_says_why_not(monkeypatch):
+    tried = []
+    monkeypatch.setenv("SR_OFFLINE", "1")
+    assert downloads.attempt(True, "https://example.org/x.npz", lambda: 1 / 0, tried) is None
+    assert tried == ["download: skipped (SR_OFFLINE=1, as under the test suite)"]  # fetch never ran
+    monkeypatch.delenv("SR_OFFLINE")
+    assert downloads.attempt(True, "http://127.0.0.1/x.npz", lambda: "arrays", tried) == "arrays"
+
+    def broken():
+        raise OSError("disk full")
+
+    assert downloads.attempt(True, "http://127.0.0.1/x.npz", broken, tried, "load_x()") is None
+    assert tried[-1] == "download: load_x() failed: OSError: disk full"
+    assert downloads.attempt(False, "http://127.0.0.1/x.npz", broken, tried) is None
+    assert tried[-1] == "download: skipped (download=False)"

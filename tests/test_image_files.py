@@ -186,7 +186,7 @@ def test_write_png_across_bands_reads_back_exactly(tmp_path, channels):
 
 
 def test_write_png_compresses_photos_about_as_well_as_pillow(tmp_path):
-    from sr_utils.benchmark import synthetic_photo
+    from sr_utils.cost import synthetic_photo
 
     photo = synthetic_photo(300, 400)
     F.write_png(photo, tmp_path / "ours.png")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sr_utils import images
 from sr_utils.images import to_float, to_uint8
 
 
@@ -132,3 +133,11 @@ def test_check_int_accepts_python_and_numpy_integers():
     for bad in (1, 2.0, True, "2", None):
         with pytest.raises(ValueError, match=r"scale must be an integer >= 2, got "):
             check_int(bad, "scale", 2)
+
+
+def test_channel_stats_per_set_and_channel():
+    x = np.zeros((2, 4, 4, 3), np.float32)
+    x[..., 0], x[1, ..., 1] = 0.5, 1.0
+    table = images.channel_stats({"A": x})
+    assert list(table.index) == ["A R", "A G", "A B"] and list(table.columns) == ["mean", "std"]
+    assert table.loc["A R"].tolist() == [0.5, 0.0] and table.loc["A G"].tolist() == [0.5, 0.5]

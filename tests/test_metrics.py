@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 import pytest
 import tensorflow as tf
 from skimage.metrics import structural_similarity
@@ -18,10 +17,8 @@ from sr_utils.metrics import (
     mse_per_image,
     prepare,
     psnr_per_image,
-    results_table,
     rgb_to_y,
     ssim_per_image,
-    summarize,
 )
 
 from synthetic import smooth_images
@@ -284,28 +281,6 @@ def test_evaluate_shape_mismatch():
         evaluate(np.zeros((1, 16, 16, 3)), np.zeros((2, 16, 16, 3)))
 
 
-def test_summarize_mean_and_population_std():
-    out = summarize({"psnr": np.array([20.0, 40.0]), "ssim": np.array([1.0, 2.0, 3.0, 4.0])})
-    assert out == {"psnr": (30.0, 10.0), "ssim": (2.5, pytest.approx(math.sqrt(1.25)))}
-    assert all(isinstance(v, float) for pair in out.values() for v in pair)
-
-
-def test_results_table_has_a_row_per_method_with_mean_and_std():
-    results = {
-        "bicubic": {"psnr": np.array([20.0, 40.0]), "ssim": np.array([0.5, 0.7]), "mae": np.array([0.1, 0.3])},
-        "model": {"psnr": np.array([33.333, 33.333]), "ssim": np.array([0.9, 0.9]), "mae": np.array([0.05, 0.05])},
-    }
-    table = results_table(results)
-    assert isinstance(table, pd.DataFrame)
-    assert list(table.index) == ["bicubic", "model"] and list(table.columns) == ["psnr", "ssim", "mae"]
-    assert table.loc["bicubic", "psnr"] == "30.00 ± 10.00"  # PSNR: always 2 decimals
-    assert table.loc["bicubic", "ssim"] == "0.6000 ± 0.1000"
-    assert table.loc["model", "mae"] == "0.0500 ± 0.0000"
-    assert all("±" in cell for cell in table.to_numpy().ravel())
-    short = results_table(results, metrics=("ssim",), digits=2)
-    assert list(short.columns) == ["ssim"] and short.loc["model", "ssim"] == "0.90 ± 0.00"
-
-
 # --------------------------------------------------------------------------------------
 # Keras metrics
 # --------------------------------------------------------------------------------------
@@ -340,16 +315,3 @@ def test_keras_psnr_accepts_float64_tensors():
     sr = np.clip(hr + 0.05, 0, 1)
     np.testing.assert_allclose(np.asarray(metrics.psnr(tf.constant(hr), tf.constant(sr))),
                                psnr_per_image(sr, hr), atol=1e-3)
-
-
-# --------------------------------------------------------------------------------------
-# published figures
-# --------------------------------------------------------------------------------------
-def test_published_gains_over_bicubic():
-    assert metrics.published_gains(2) == "BSD100: SRCNN +1.80, FSRCNN +1.97; Set5: SRCNN +3.00, FSRCNN +3.34"
-    assert metrics.published_gains(3) == "BSD100: SRCNN +1.20, FSRCNN +1.32; Set5: SRCNN +2.36, FSRCNN +2.79"
-
-
-def test_published_gains_unknown_scale():
-    with pytest.raises(ValueError, match=r"no published figures for x4; PUBLISHED_PSNR has x2 and x3"):
-        metrics.published_gains(4)

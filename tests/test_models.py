@@ -239,3 +239,18 @@ def test_residual_subpixel_saves_and_loads_without_custom_objects(tmp_path):
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
     assert isinstance(loaded.get_layer("depth_to_space"), models.DepthToSpace)
     assert isinstance(loaded.get_layer("bicubic_skip"), models.InterpolationUpscale)
+
+
+def test_residual_subpixel_spec_names_builds_and_describes():
+    spec = models.ResidualSubpixel(filters=8, blocks=2)
+    assert spec.name("natural", 3) == "natural_x3_rsp8x2"
+    model = spec.build(3, name="m")
+    reference = models.build_residual_subpixel(3, filters=8, blocks=2)
+    assert model.name == "m" and model.count_params() == reference.count_params()
+    assert spec.describe(3) == models.residual_subpixel_architecture(3, 8, 2)
+
+
+@pytest.mark.parametrize("scale, params", [(2, models.CIFAR10_X2_PARAMS), (3, 68_067), (6, 68_067)])
+def test_build_original_is_the_original_study_of_the_scale(scale, params):
+    model = models.build_original(scale)
+    assert model.count_params() == params and model.output_shape[1:] == ((32, 32, 3) if scale == 2 else (96, 96, 3))

@@ -1,4 +1,4 @@
-"""Notebook 03 in the full profile without any data (a fresh clone, a Colab runtime): it must
+"""The evaluation notebook (06) in the full profile without any data (a fresh clone, a Colab runtime): it must
 finish, say what it skipped, and leave every committed result as it was.
 
 It times every model in full (about 2 minutes on 2 cores), so it runs only when
@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "03_evaluation.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "06_evaluation.ipynb"
 
 pytestmark = pytest.mark.skipif(os.environ.get("SR_PARTIAL_EVALUATION_TEST") != "1",
-                                reason="slow (full-profile notebook 03): set SR_PARTIAL_EVALUATION_TEST=1")
+                                reason="slow (full-profile evaluation notebook): set SR_PARTIAL_EVALUATION_TEST=1")
 
 
 def committed_results() -> dict[str, str]:
     """sha256 of every file a complete evaluation writes, plus the notebook itself."""
     paths = [ROOT / "README.md", NOTEBOOK, *sorted((ROOT / "model").glob("*.md")), ROOT / "model" / "metrics.json",
-             *sorted((ROOT / "plots").glob("03_*.png"))]
+             *sorted((ROOT / "plots").glob("06_*.png"))]
     return {str(p.relative_to(ROOT)): hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
 
 

@@ -253,3 +253,24 @@ def test_plot_gain_histogram_all_equal_and_empty():
     assert "flat (mean +0.30 dB, 100% > 0)" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     with pytest.raises(ValueError, match=r"gains is empty"):
         plotting.plot_gain_histogram({})
+
+
+def test_plot_pixel_histograms_one_curve_per_set_and_channel(tmp_path):
+    hr, lr = image_batch(2, 16, seed=6), image_batch(2, 8, seed=7)
+    fig = plotting.plot_pixel_histograms({"HR": hr, "LR": lr}, title="pixels", path=tmp_path / "h.png")
+    assert is_png(tmp_path / "h.png") and len(fig.axes) == 1
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["HR R", "HR G", "HR B", "LR R", "LR G", "LR B"]
+    assert ax.get_ylabel() == "count (HR pixels; LR counts are 1/4 as many)" and ax.get_title() == "pixels"
+    assert len(ax.patches) == 6
+
+
+def test_plot_best_and_worst_orders_by_gain(tmp_path, monkeypatch):
+    hr = image_batch(8, 12, seed=8)
+    outputs = {"bicubic": image_batch(8, 12, seed=9), "model": image_batch(8, 12, seed=10)}
+    gain = np.array([0.5, -2.0, 3.0, 0.1, 1.0, -0.5, 2.0, 0.0])
+    seen = {}
+    monkeypatch.setattr(plotting, "plot_zoomed_crops", lambda images, indices, **kw: seen.update(indices=indices, **kw))
+    plotting.plot_best_and_worst(hr, outputs, gain, n=2, title="t", path=tmp_path / "b.png")
+    assert [int(i) for i in seen["indices"]] == [2, 6, 1, 5]  # the two largest gains, then the two smallest
+    assert seen["labels"] == ["#2: +3.00 dB", "#6: +2.00 dB", "#1: -2.00 dB", "#5: -0.50 dB"] and seen["crop"] == 4

@@ -74,6 +74,7 @@ def model_entry(train_data: str, test_sets: list[str], params: int, ratio: float
 def metrics_json() -> dict:
     """What the evaluation notebook writes to model/metrics.json: two models, one with two test sets."""
     return {
+        "generated_by": "notebooks/06_evaluation.ipynb",
         "env": {"date": "2025-02-03", "hardware": "CPU only; 2 CPU cores; x86_64"},
         "ssim_implementation": "Gaussian SSIM (test)",
         "models": {
@@ -89,12 +90,14 @@ def metrics_json() -> dict:
 
 @pytest.fixture
 def result() -> dict:
-    """A training record, as a training notebook saves it (model/<name>.results.json)."""
-    return dict(TRAINING, model_file="cifar10_x2.keras", params=225027, test={"rgb": {}, "y": {}})
+    """A training record's fields, as ``reporting.write_record`` saves them (model/<name>.results.json)."""
+    return dict(TRAINING, model_file="cifar10_x2.keras", params=225027, scale=2, antialias=False, train_data="CIFAR-10 train",
+                n_test=1017, test_data="CIFAR-10 test", profile="full", test={"rgb": {"model": {"psnr": metric(28.5, 2.25)}}},
+                extra={})
 
 
 # --------------------------------------------------------------------------------------
-# write_json, stats, load_results, environment
+# write_json, training records, environment
 # --------------------------------------------------------------------------------------
 def test_write_json_round_trips(tmp_path, result):
     path = tmp_path / "model" / "a.results.json"
@@ -111,22 +114,61 @@ def test_write_json_keeps_key_order(tmp_path):
     assert list(json.loads(path.read_text())) == ["z", "a", "m"]
 
 
-def test_stats_mean_and_population_std():
-    out = reporting.stats({"psnr": np.array([20.0, 40.0]), "ssim": [0.5, 0.5, 0.8]})
-    assert out == {"psnr": {"mean": 30.0, "std": 10.0},
-                   "ssim": {"mean": pytest.approx(0.6), "std": pytest.approx(np.sqrt(0.02))}}
-    assert type(out["psnr"]["mean"]) is float  # JSON-serialisable, not np.float64
-    json.dumps(out)
-
-
-def test_load_results_sorted_by_file_name(tmp_path, result):
-    second = dict(result, model_file="b.keras")
-    reporting.write_json(second, tmp_path / "b.results.json")
-    reporting.write_json(result, tmp_path / "a.results.json")
+def test_records_round_trip_and_come_sorted_by_file_name(tmp_path, result):
+    second = reporting.TrainingRecord(**dict(result, model_file="b.keras"))
+    assert reporting.write_record(second, tmp_path) == tmp_path / "b.results.json"
+    reporting.write_record(reporting.TrainingRecord(**result), tmp_path)
     (tmp_path / "notes.json").write_text("{}")  # not a results file
-    loaded = reporting.load_results(tmp_path)
-    assert [r["model_file"] for r in loaded] == ["cifar10_x2.keras", "b.keras"]
-    assert reporting.load_results(tmp_path / "nothing_here") == []
+    loaded = reporting.load_records(tmp_path)
+    assert list(loaded) == ["b.keras", "cifar10_x2.keras"]
+    assert loaded["cifar10_x2.keras"] == reporting.TrainingRecord(**result)
+    assert list(json.loads((tmp_path / "b.results.json").read_text())) == list(reporting.TrainingRecord.__dataclass_fields__)
+    assert reporting.load_records(tmp_path / "nothing_here") == {}
+
+
+def test_a_record_not_written_by_write_record_is_refused(tmp_path, result):
+    old = {k: v for k, v in result.items() if k != "antialias"} | {"task": "x2"}  # the format before TrainingRecord
+    reporting.write_json(old, tmp_path / "m.results.json")
+    with pytest.raises(ValueError, match=r"m.results.json is not a training record .*re-run the notebook"):
+        reporting.load_records(tmp_path)
+
+
+def test_record_checks_its_fields(result):
+    with pytest.raises(ValueError, match="must be a .keras file name"):
+        reporting.TrainingRecord(**dict(result, model_file="m.h5"))
+    with pytest.raises(ValueError, match=r"test must map protocols .* got \['psnr'\]"):
+        reporting.TrainingRecord(**dict(result, test={"psnr": {}}))
+    record = reporting.TrainingRecord(**dict(result, train_seconds=12.345, steps=np.int64(7)))
+    assert record.train_seconds == 12.3 and type(record.steps) is int
+
+
+def test_new_record_takes_what_the_entry_fit_and_data_know():
+    from types import SimpleNamespace
+
+    from sr_utils import registry
+
+    info = registry.get("natural96_x6_rsp88x6")
+    fit = SimpleNamespace(model=SimpleNamespace(count_params=lambda: 1234), epochs=3, steps=1500, seconds=61.26)
+    data = SimpleNamespace(train_data="natural96 train", test_data="natural96 test crops", split="seeded", main_test="t",
+                           hr={"train": np.zeros((9, 1)), "val": np.zeros((2, 1))}, tests={"t": np.zeros((4, 1))})
+    record = reporting.new_record(info, fit, data, description="d", architecture="a", recipe="r", profile="full",
+                                  test={"rgb": {}})
+    assert (record.model_file, record.scale, record.antialias, record.notebook) == (info.file, 6, False, info.notebook)
+    assert (record.params, record.epochs_run, record.steps, record.train_seconds) == (1234, 3, 1500, 61.3)
+    assert (record.n_train, record.n_val, record.n_test, record.split) == (9, 2, 4, "seeded")
+    assert record.degradation == "sr_utils.degradation.downscale(hr, 6, antialias=False) (TF bicubic, no antialiasing)"
+    with pytest.raises(TypeError, match="n_train"):  # without data, the counts must be given
+        reporting.new_record(info, fit, description="d", architecture="a", recipe="r", profile="full", test={"rgb": {}})
+
+
+def test_findings_render_as_a_markdown_list():
+    findings = reporting.Findings("A is 1.00 dB.", "B beats C.")
+    assert findings._repr_markdown_() == "**What we found**\n\n* A is 1.00 dB.\n* B beats C."
+    assert repr(findings) == "What we found:\n- A is 1.00 dB.\n- B beats C."
+    with pytest.raises(ValueError, match="at least one non-empty sentence"):
+        reporting.Findings()
+    with pytest.raises(ValueError, match="at least one non-empty sentence"):
+        reporting.Findings("ok", " ")
 
 
 def test_environment():
@@ -269,8 +311,8 @@ def test_update_readme_without_markers(tmp_path, metrics_json, content):
 
 def test_model_card_reports_published_figures_and_diagnostics(metrics_json):
     info = metrics_json["models"]["cifar10_x2.keras"]
-    info["training"] = {**info["training"], "published": {"psnr": 28.13, "ssim": 0.9077, "steps": 14_000},
-                        "diagnostics": {"bn_recalibrated_db": 21.54, "bicubic_db": 24.07}}
+    info["training"] = {**info["training"], "extra": {"published": {"psnr": 28.13, "ssim": 0.9077, "steps": 14_000},
+                                                      "diagnostics": {"bn_recalibrated_db": 21.54, "bicubic_db": 24.07}}}
     text = reporting.model_card(metrics_json, "cifar10_x2.keras")
     assert ("Published for this architecture: 28.13 dB PSNR / 0.9077 SSIM after about 14,000 optimizer steps on the "
             "full training set; this model had 1,460 steps on the data above.") in text

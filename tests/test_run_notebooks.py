@@ -10,7 +10,7 @@ import pytest
 from nbclient.exceptions import CellExecutionError
 
 from sr_utils import run_notebooks
-from sr_utils.training import PROFILE_ENV
+from sr_utils.config import PROFILE_ENV
 
 RECORD_CELL = (
     "import os\n"
@@ -114,10 +114,10 @@ def test_main_rejects_missing_notebooks(tmp_path, capsys):
     assert f"no such notebook: {tmp_path / 'nope.ipynb'}" in capsys.readouterr().err
 
 
-def test_study_order_runs_the_evaluation_last(tmp_path):
-    for name in ("04_b.ipynb", "03_evaluation.ipynb", "00_a.ipynb", "06_c.ipynb", "notes.ipynb", "05_d.txt"):
+def test_study_order_is_file_order(tmp_path):
+    for name in ("04_b.ipynb", "06_evaluation.ipynb", "00_a.ipynb", "05_c.ipynb", "notes.ipynb", "03_d.txt"):
         (tmp_path / name).write_text("{}")
-    assert [p.name for p in run_notebooks.study_order(tmp_path)] == ["00_a.ipynb", "04_b.ipynb", "06_c.ipynb", "03_evaluation.ipynb"]
+    assert [p.name for p in run_notebooks.study_order(tmp_path)] == ["00_a.ipynb", "04_b.ipynb", "05_c.ipynb", "06_evaluation.ipynb"]
 
 
 # --------------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def test_committed_notebooks_point_at_repo_url(path):
 
     badges, clones = run_notebooks.repo_links(nbformat.read(path, as_version=4), path.name)
     assert badges == [run_notebooks.colab_url(path.name)], "run python -m sr_utils.run_notebooks --sync-links"
-    assert clones == [f'REPO_URL = "{run_notebooks.REPO_URL}"']
+    assert clones == [run_notebooks.REPO_URL]
 
 
 def test_set_repo_rewrites_badges_and_clone_urls_only(tmp_path):
@@ -156,7 +156,7 @@ def test_set_repo_rewrites_badges_and_clone_urls_only(tmp_path):
         old, new = (nbformat.read(p, as_version=4) for p in (path, tmp_path / path.name))
         assert run_notebooks.repo_links(new, path.name) == (
             [f"https://colab.research.google.com/github/someone/sr-fork/blob/main/notebooks/{path.name}"],
-            [f'REPO_URL = "{fork}"'])
+            [fork])
         assert [c.get("outputs") for c in new.cells] == [c.get("outputs") for c in old.cells]
         assert len([1 for a, b in zip(old.cells, new.cells) if a.source != b.source]) == 2
     assert run_notebooks.set_repo(fork, tmp_path, readme) == []  # nothing left to change

@@ -414,3 +414,17 @@ def test_bundled_models_are_the_models_for_photos():
     for scale, name in U.DEFAULT_MODELS.items():
         info = metrics_json["models"][name]
         assert info["scale"] == scale and info["antialias"] is True, name
+
+
+def test_side_by_side_shows_the_input_bicubic_and_each_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((None, None, 3)), keras.layers.UpSampling2D(2)])  # nearest, as a model
+    sample = U.draw_sample_image()
+    views = U.side_by_side(sample, {"nearest model": model}, 2)
+    assert list(views) == ["input (nearest)", "bicubic", "nearest model"]
+    assert all(v.shape == (384, 384, 3) and v.dtype == np.uint8 for v in views.values())
+    np.testing.assert_array_equal(views["nearest model"], views["input (nearest)"])
+    floats = U.side_by_side(sample[:20, :20] / np.float32(255), {}, 3)
+    assert floats["bicubic"].dtype == np.float32 and floats["input (nearest)"].shape == (60, 60, 3)
+    crop = views["bicubic"][U.SAMPLE_CROP]
+    assert crop.shape == (150, 240, 3)

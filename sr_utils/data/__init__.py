@@ -5,7 +5,8 @@ the not-found error), ``arrays`` (checks of loaded ``.npz`` files and image arra
 ``stl10`` (the official release and the 256-picture subset), ``natural96`` (load, or rebuild from
 the photos), ``crop_index`` (natural96's committed crop index, hence the held-out photos),
 ``photos`` (the ``sr_train/`` photos: sources, manifest, download, ``load_sr_images``), ``splits``
-(``train_val_split``, ``take``, ``load_available``, ``load_study96``) and ``indexes`` (maintainers:
+(``train_val_split``, ``take``, ``load_available``, ``load_study96``), ``prepare`` (a study's images
+loaded, split, trimmed to the run profile and degraded, in one call) and ``indexes`` (maintainers:
 regenerate the committed index files). ``python -m sr_utils.data`` downloads or rebuilds the photo sets.
 
 Images are uint8 arrays in ``(N, H, W, 3)`` layout with values in [0, 255]. The loaders and
@@ -26,6 +27,7 @@ from .cifar10 import (
 from .locations import DATA_DIR_ENV, find_local_file, keras_cache_dir, local_data_dir, not_found
 from .natural96 import load_natural96
 from .photos import SR_TRAIN_FOLDERS, load_sr_images, sr_train_dir
+from .prepare import Prepared, TestSets, class_counts, describe_photos, prepare_cifar10, prepare_study96, prepare_test_sets
 from .splits import STUDY96_SOURCES, load_available, load_study96, take, train_val_split
 from .stl10 import (
     STL10_ARCHIVE_SIZE,
@@ -45,6 +47,7 @@ __all__ = [
     "DATA_DIR_ENV", "find_local_file", "keras_cache_dir", "local_data_dir", "not_found",
     "load_natural96",
     "SR_TRAIN_FOLDERS", "load_sr_images", "sr_train_dir",
+    "Prepared", "TestSets", "class_counts", "describe_photos", "prepare_cifar10", "prepare_study96", "prepare_test_sets",
     "STUDY96_SOURCES", "load_available", "load_study96", "take", "train_val_split",
     "STL10_ARCHIVE_SIZE", "STL10_COUNTS", "STL10_FOLDER", "STL10_LABELS", "STL10_MD5", "STL10_URL",
     "download_stl10", "load_stl10", "load_stl10_subset",

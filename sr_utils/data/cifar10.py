@@ -206,6 +206,14 @@ def load_cifar10(data_dir: str | os.PathLike | None = None, download: bool = Tru
                  for (x, y), have, w, split in zip(arrays, index, want, ("train", "test")))
 
 
+def keras_cifar10():
+    """``keras.datasets.cifar10.load_data()`` (a download into the Keras cache), labels as uint8."""
+    import keras  # only for the download: reading local copies needs no Keras
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
+    return (x_train, y_train.astype(np.uint8)), (x_test, y_test.astype(np.uint8))
+
+
 def _find_cifar10(data_dir, download: bool):
     tried = []
     folder = local_data_dir(data_dir)
@@ -220,18 +228,9 @@ def _find_cifar10(data_dir, download: bool):
         if (candidate / "data_batch_1").is_file():
             return _load_cifar10_batches(candidate), str(candidate)
         tried.append(f"Keras cache: {candidate} has no data_batch_1")
-    skipped = downloads.skip_reason(download, CIFAR10_URL)
-    if skipped:
-        tried.append(skipped)
-    else:
-        try:
-            import keras
-
-            (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
-            arrays = (x_train, y_train.astype(np.uint8)), (x_test, y_test.astype(np.uint8))
-            return (arrays, (np.arange(len(x_train)), np.arange(len(x_test)))), "the CIFAR-10 download"
-        except Exception as e:  # network, disk or checksum errors all end here
-            tried.append(f"download: keras.datasets.cifar10.load_data() failed: {type(e).__name__}: {e}")
+    arrays = downloads.attempt(download, CIFAR10_URL, keras_cifar10, tried, "keras.datasets.cifar10.load_data()")
+    if arrays is not None:
+        return (arrays, (np.arange(len(arrays[0][0])), np.arange(len(arrays[1][0])))), "the CIFAR-10 download"
     raise not_found(
         "CIFAR-10",
         tried,

@@ -156,18 +156,11 @@ def load_stl10(
         if not lacking:
             return load(folder)
         tried.append(f"{where}: {folder} has no {', '.join(lacking)}")
-    skipped = downloads.skip_reason(download, STL10_URL)
-    if skipped:
-        tried.append(skipped)
-    else:
-        try:
-            folder = download_stl10()
-        except Exception as e:  # network, disk, checksum or archive errors all end here
-            tried.append(f"download: {STL10_URL} failed: {type(e).__name__}: {e}")
-        else:
-            if not missing(folder):
-                return load(folder)
-            tried.append(f"download: the archive did not give {folder / names[0]}")
+    folder = downloads.attempt(download, STL10_URL, download_stl10, tried)
+    if folder is not None:
+        if not missing(folder):
+            return load(folder)
+        tried.append(f"download: the archive did not give {folder / names[0]}")
     raise not_found(
         f"STL-10 ({split})",
         tried,

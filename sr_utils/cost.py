@@ -3,14 +3,16 @@
 Speed figures depend on the machine, so every timing function reports plain numbers that a
 notebook then also divides by the original CIFAR-10 model's figure measured in the same run.
 
-Run ``python -m sr_utils.benchmark`` for the training-speed comparison with and without
-``jit_compile`` (XLA) on the original CIFAR-10 model, and ``python -m sr_utils.benchmark
+Run ``python -m sr_utils.cost`` for the training-speed comparison with and without
+``jit_compile`` (XLA) on the original CIFAR-10 model, and ``python -m sr_utils.cost
 --upscale-memory`` for the peak memory of the upscaling command line at 1 to 96 output megapixels.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -19,8 +21,13 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 import tensorflow as tf
 from keras import layers
+from PIL import Image
+
+from .models import build_cifar10_x2
+from .reporting import replace_block
 
 
 def _static(shape, layer) -> tuple:
@@ -142,6 +149,52 @@ def compare_throughput(entries: dict, batch_size: int = 64, batches: int = 10, w
     }
 
 
+def model_costs(entries: dict, originals: dict[str, str], reference: str, **timing) -> dict[str, dict]:
+    """Parameters, MACs and measured speed of several models, timed in turns in one run
+    (``compare_throughput``), each also as a ratio to the original model of its scale and to one
+    reference model: the ratios are what carry over to another machine.
+
+    Args:
+        entries: name -> ``(model, input_shape)``: each model at the LR input ``(h, w, 3)`` of the
+            original model of its scale, so that time per output pixel compares like with like.
+        originals: name -> the name (in ``entries``) of the original model of its scale.
+        reference: the name every model's time and MACs are also divided by.
+        timing: ``batch_size``, ``batches``, ``warmup``, ``repeats`` of ``compare_throughput``.
+
+    Returns:
+        name -> ``{"params", "lr_shape", "macs_per_image", "macs_per_output_mp", "images_per_s",
+        "ms_per_output_mp", "original_of_scale", "time_ratio_to_original", "macs_ratio_to_original",
+        "time_ratio_to_reference", "macs_ratio_to_reference"}`` (plain ints and floats).
+    """
+    missing = sorted({originals.get(n) for n in entries} - set(entries)) + ([reference] if reference not in entries else [])
+    if missing:
+        raise ValueError(f"every model needs its original and the reference among the entries; missing: {missing}.")
+    speeds = compare_throughput(entries, **timing)
+    costs = {}
+    for name, (model, shape) in entries.items():
+        costs[name] = {"params": int(model.count_params()), "lr_shape": list(shape),
+                       "macs_per_image": count_macs(model, shape), "macs_per_output_mp": macs_per_output_megapixel(model, shape),
+                       "images_per_s": speeds[name]["images_per_s"], "ms_per_output_mp": speeds[name]["ms_per_output_megapixel"]}
+    for name, c in costs.items():
+        original, ref = costs[originals[name]], costs[reference]
+        c["original_of_scale"] = originals[name]
+        c["time_ratio_to_original"] = c["ms_per_output_mp"] / original["ms_per_output_mp"]
+        c["macs_ratio_to_original"] = c["macs_per_output_mp"] / original["macs_per_output_mp"]
+        c["time_ratio_to_reference"] = c["ms_per_output_mp"] / ref["ms_per_output_mp"]
+        c["macs_ratio_to_reference"] = c["macs_per_output_mp"] / ref["macs_per_output_mp"]
+    return costs
+
+
+def cost_table(costs: dict[str, dict]) -> pd.DataFrame:
+    """``model_costs`` as a table for reading: parameters, GMACs per output megapixel, images/s,
+    ms per output megapixel and the ratios to the original of each scale and to the reference."""
+    table = pd.DataFrame(costs).T
+    table["GMACs / output MP"] = table["macs_per_output_mp"].astype(float) / 1e9
+    columns = ["params", "GMACs / output MP", "images_per_s", "ms_per_output_mp", "macs_ratio_to_original",
+               "time_ratio_to_original", "time_ratio_to_reference"]
+    return table[columns].astype(float).round(2)
+
+
 def training_throughput(build, input_shape, output_shape, jit_compile: bool, batch_size: int = 64,
                         steps: int = 20, warmup_steps: int = 3) -> float:
     """Training images per second of a freshly built model (Adam, MSE) on random data.
@@ -223,8 +276,6 @@ def upscale_peak_memory(output_megapixels=(1, 4, 16, 64), scale: int = 2, tile: 
         One dict per run: ``input`` ("WxH"), ``output_mp``, ``peak_mb`` (peak RSS, MB = 1e6 bytes),
         ``output_mb`` (the uint8 output array), ``seconds``.
     """
-    from PIL import Image
-
     sizes = [(16, 16)]
     for mp in output_megapixels:
         lr_pixels = mp * 1e6 / scale ** 2
@@ -254,8 +305,6 @@ UPSCALE_MEMORY_END = "<!-- upscale-memory:end -->"
 
 def upscale_memory_table(rows: list[dict], scale: int, tile: int) -> str:
     """The rows of ``upscale_peak_memory`` as a Markdown table, with the machine it ran on."""
-    import platform
-
     lines = ["| input | output megapixels | output as uint8, MB | peak memory, MB | peak less output, MB | seconds |",
              "|---|---|---|---|---|---|"]
     for r in rows:
@@ -267,9 +316,7 @@ def upscale_memory_table(rows: list[dict], scale: int, tile: int) -> str:
 
 
 def main(argv=None) -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m sr_utils.benchmark", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m sr_utils.cost", description=__doc__.splitlines()[0])
     parser.add_argument("--upscale-memory", action="store_true",
                         help="peak memory of the upscaling command line at 1, 4, 16, 64 and 96 output megapixels")
     parser.add_argument("--scale", type=int, default=2, help="with --upscale-memory: the bundled model's scale")
@@ -282,12 +329,8 @@ def main(argv=None) -> None:
         table = upscale_memory_table(upscale_peak_memory(scale=args.scale, tile=args.tile), args.scale, args.tile)
         print(table)
         if args.readme is not None:
-            from .reporting import replace_block
-
             replace_block(args.readme, UPSCALE_MEMORY_START, UPSCALE_MEMORY_END, table)
         return
-    from .models import build_cifar10_x2
-
     print("Training speed of the original CIFAR-10 x2 model (batch 64, Adam, MSE, random data):")
     for jit in (False, True):
         rate = training_throughput(build_cifar10_x2, (16, 16, 3), (32, 32, 3), jit_compile=jit)

@@ -1,0 +1,84 @@
+"""Tests of sr_utils/data/prepare.py: a study's images in one call, and the evaluation's test sets,
+on small synthetic data sets in a temporary $SR_DATA_DIR."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sr_utils import config, data, degradation
+
+QUICK = config.PROFILES["quick"]   # n_train 128, n_val 32, n_test 64
+FULL = config.PROFILES["full"]     # everything
+
+
+def images(n, size, seed):
+    return np.random.default_rng(seed).integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    """CIFAR-10 (200 train / 80 test) and natural96 (60 / 20) with no STL-10 subset and no photos."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    np.savez(folder / "cifar10.npz", x_train=images(200, 32, 0), y_train=np.arange(200) % 10,
+             x_test=images(80, 32, 1), y_test=(np.arange(80) + 3) % 10)
+    np.savez(folder / "natural96.npz", x_train=images(60, 96, 2), x_val=images(20, 96, 3))
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(folder))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+    return folder
+
+
+def test_prepare_cifar10_splits_trims_scales_and_degrades(data_dir):
+    cifar = data.prepare_cifar10(QUICK, antialias=False, seed=42, download=False)
+    (x_all, y_all), (x_test, y_test) = data.load_cifar10(download=False)
+    (x_train, _), (x_val, _) = data.train_val_split(x_all, y_all, 0.1, seed=42)
+    assert cifar.source == "CIFAR-10" and cifar.main_test == "CIFAR-10 test" and cifar.antialias is False
+    assert [len(x) for x in (cifar.hr["train"], cifar.hr["val"], cifar.tests["CIFAR-10 test"])] == [128, 20, 64]
+    np.testing.assert_array_equal(cifar.hr["train"], data.take(128, x_train, seed=42) / np.float32(255))
+    np.testing.assert_array_equal(cifar.hr["val"], x_val / np.float32(255))  # 20 < n_val: all of them
+    assert cifar.hr["train"].dtype == np.float32 and 0 <= cifar.hr["train"].min() and cifar.hr["train"].max() <= 1
+    lr, hr = cifar.images(2)
+    assert sorted(lr) == sorted(hr) == ["CIFAR-10 test", "train", "val"]
+    np.testing.assert_array_equal(lr["val"], degradation.downscale(hr["val"], 2, antialias=False))
+    assert lr["train"].shape == (128, 16, 16, 3)
+    assert cifar.labels["CIFAR-10 test"].shape == (64,) and cifar.train_data == "quick-profile subset"
+    assert cifar.split == "seeded 90%/10% split of the training images, seed 42"
+    counts = data.class_counts(cifar.labels, data.CIFAR10_LABELS)
+    assert list(counts.index) == ["train", "val", "CIFAR-10 test"] and counts.loc["val"].sum() == 20
+    assert cifar.notes[0] in cifar.summary() and "train (128, 32, 32, 3)" in cifar.summary()
+
+
+def test_prepare_cifar10_in_full_says_how_much_of_the_data_set_it_is(data_dir):
+    cifar = data.prepare_cifar10(FULL, antialias=True, scales=(2, 4), download=False)
+    assert cifar.train_data == "CIFAR-10 train, partial (200 of 50,000 images)"
+    assert cifar.test_data == "CIFAR-10 test, partial (80 of 10,000 images)"
+    assert sorted(cifar.lr) == [2, 4] and cifar.lr[4]["train"].shape == (180, 8, 8, 3)
+    np.testing.assert_array_equal(cifar.lr[4]["val"], degradation.downscale(cifar.hr["val"], 4, antialias=True))
+
+
+def test_prepare_study96_uses_natural96_and_notes_the_missing_stl10_subset(data_dir):
+    study = data.prepare_study96(FULL, antialias=False, scales=(6, 3), download=False)
+    assert study.source == "natural96" and list(study.tests) == ["natural96 test"]
+    assert [len(study.hr["train"]), len(study.hr["val"]), len(study.tests["natural96 test"])] == [54, 6, 20]
+    assert study.lr[6]["natural96 test"].shape == (20, 16, 16, 3) and study.lr[3]["train"].shape == (54, 32, 32, 3)
+    assert len(study.notes) == 1 and study.notes[0].startswith("second test set skipped: ")
+    assert study.train_data.startswith("natural96 (96x96 crops")
+    assert study.notes[0] in study.summary()
+
+
+def test_prepare_test_sets_loads_what_it_can_and_says_why_not(data_dir):
+    tests = data.prepare_test_sets(QUICK, download=False)
+    assert list(tests.images) == ["CIFAR-10 test", "natural96 test"]
+    assert tests.images["CIFAR-10 test"].shape == (64, 32, 32, 3) and tests.images["natural96 test"].shape == (20, 96, 96, 3)
+    assert list(tests.labels) == ["CIFAR-10 test"] and tests.photos == []
+    assert sorted(tests.skipped) == ["STL-10 subset", "held-out photos"]
+    summary = tests.summary()
+    assert "CIFAR-10 test: (64, 32, 32, 3)" in summary and "held-out photos: 0" in summary
+    assert "STL-10 subset: skipped (" in summary and tests.notes[0] in summary
+
+
+def test_describe_photos_names_the_split_by_photo():
+    assert data.describe_photos(QUICK)["train_data"] == "quick-profile subset"
+    facts = data.describe_photos(FULL)
+    assert facts["train_data"].startswith("sr_train photos") and facts["split"].startswith("by photo: the 46 photos")

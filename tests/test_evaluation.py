@@ -1,0 +1,207 @@
+"""Tests of sr_utils.evaluation: the three protocols, the Results object, mean ± std, published figures."""
+
+import math
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from keras import layers
+from synthetic import smooth_images
+
+from sr_utils import degradation, evaluation, metrics
+from sr_utils.evaluation import Results, mean_std, score
+
+
+def bench(images, scale, upscaler):
+    """One upscaler under the benchmark protocol: ``{"psnr", "ssim"}`` per image."""
+    return score({"up": upscaler}, images, scale, protocols=("benchmark",), baselines=()).per_image["benchmark"]["up"]
+
+
+# ---- the benchmark protocol: whole images of any size -------------------------------------
+def smooth_image(h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+    base = np.stack([np.sin(3 * xx + p) * np.cos(2 * yy + p) for p in rng.random(3) * 6], axis=-1)
+    return np.round((base * 0.4 + 0.5) * 255).astype(np.uint8)
+
+
+def test_benchmark_with_a_perfect_upscaler_gives_infinite_psnr_and_ssim_one():
+    images = [smooth_image(37, 41), smooth_image(30, 24, seed=1)]
+    crops = [img[: 37 - 37 % 3, : 41 - 41 % 3] for img in images[:1]] + [images[1]]
+    it = iter(crops)
+    result = bench(images, 3, lambda lr: next(it)[None] / np.float32(255))
+    assert np.all(np.isinf(result["psnr"]))
+    np.testing.assert_allclose(result["ssim"], 1.0)
+
+
+def test_benchmark_golden_value_for_a_constant_error():
+    # the "upscaler" returns the HR crop plus 10 grey levels on every channel: Y moves by
+    # (65.481 + 128.553 + 24.966) * 10 / 255 = 8.588... levels, so PSNR = 20 log10(255 / 8.588...)
+    img = smooth_image(24, 24) // 2  # room for +10 without clipping
+    result = bench([img], 2, lambda lr: (img[None] + 10) / np.float32(255))
+    dy = (65.481 + 128.553 + 24.966) * 10 / 255
+    assert result["psnr"][0] == pytest.approx(20 * np.log10(255 / dy), abs=1e-9)
+
+
+def test_benchmark_bicubic_beats_nearest_on_smooth_images_and_accepts_models():
+    images = [smooth_image(48, 48, seed=s) for s in range(3)]
+    bicubic = bench(images, 2, "bicubic")
+    nearest = bench(images, 2, "nearest")
+    assert bicubic["psnr"].shape == (3,) and np.all(bicubic["psnr"] > nearest["psnr"])
+    inputs = keras.Input((None, None, 3))
+    upsample = keras.Model(inputs, layers.UpSampling2D(2)(inputs))  # a Keras model doing nearest
+    np.testing.assert_allclose(bench(images, 2, upsample)["psnr"], nearest["psnr"], atol=1e-6)
+
+
+def test_benchmark_errors():
+    img = smooth_image(24, 24)
+    with pytest.raises(ValueError, match="returned"):
+        bench([img], 2, lambda lr: lr)
+    with pytest.raises(ValueError, match="upscaler must be"):
+        bench([img], 2, 42)
+    with pytest.raises(ValueError, match="method must be one of"):
+        bench([img], 2, "cubic-spline")
+
+
+def test_benchmark_protocol_always_antialiases_and_stands_alone():
+    images = [smooth_image(24, 24)]
+    with pytest.raises(ValueError, match="always antialiases"):
+        score({}, images, 2, protocols=("benchmark",), antialias=False, baselines=("bicubic",))
+    with pytest.raises(ValueError, match="apart from 'rgb' / 'y'"):
+        score({}, images, 2, protocols=("benchmark", "y"), baselines=("bicubic",))
+    r = score({}, images, 2, protocols=("benchmark",), antialias=True, baselines=("bicubic", "lanczos3"))
+    assert r.protocols == ("benchmark",) and r.methods == ("bicubic", "lanczos3") and r.lr is None and not r.outputs
+    assert r.per_image["benchmark"]["bicubic"]["psnr"].shape == (1,)
+
+
+# ---- rgb and y: batches of equal-sized images --------------------------------------------
+def test_score_rgb_and_y_equal_metrics_evaluate_on_the_same_lr():
+    hr = smooth_images(5, 24, 24, seed=3)
+    double = lambda lr: degradation.interpolate(lr, 2, "bilinear")  # noqa: E731
+    r = score({"model": double}, hr, 2, protocols=("rgb", "y"), antialias=False, dataset="toy", keep=("model", "bicubic"))
+    lr = degradation.downscale(hr, 2, antialias=False)
+    np.testing.assert_array_equal(r.lr, lr)
+    assert r.dataset == "toy" and r.scale == 2 and r.n_images == 5
+    assert r.methods == ("model", *evaluation.BASELINES) and r.protocols == ("rgb", "y")
+    for protocol in ("rgb", "y"):
+        expected = metrics.evaluate(degradation.interpolate(lr, 2, "bicubic"), hr, mode=protocol, scale=2)
+        for k, v in expected.items():
+            np.testing.assert_array_equal(r.per_image[protocol]["bicubic"][k], v)
+    # the "model" here is bilinear: its scores are bilinear's, to the bit
+    for k in ("psnr", "ssim", "mae", "mse"):
+        np.testing.assert_array_equal(r.per_image["y"]["model"][k], r.per_image["y"]["bilinear"][k])
+    assert sorted(r.outputs) == ["bicubic", "model"] and r.outputs["model"].shape == hr.shape
+
+
+def test_score_uses_the_degradation_it_is_given():
+    hr = smooth_images(2, 24, 24, seed=4)
+    plain = score({}, hr, 2, protocols=("rgb",), antialias=False, baselines=("bicubic",))
+    smooth = score({}, hr, 2, protocols=("rgb",), antialias=True, baselines=("bicubic",))
+    np.testing.assert_array_equal(smooth.lr, degradation.downscale(hr, 2, antialias=True))
+    assert not np.array_equal(plain.lr, smooth.lr)
+
+
+def test_score_clips_model_outputs_and_accepts_keras_models():
+    hr = smooth_images(3, 16, 16, seed=5)
+    inputs = keras.Input((None, None, 3))
+    bright = keras.Model(inputs, layers.UpSampling2D(2)(inputs) * 3.0)  # far outside [0, 1]
+    r = score({"model": bright}, hr, 2, protocols=("rgb",), antialias=False, baselines=(), keep=("model",))
+    assert r.outputs["model"].min() >= 0 and r.outputs["model"].max() == 1.0
+    assert np.all(np.isfinite(r.per_image["rgb"]["model"]["psnr"]))
+
+
+def test_results_statistics_gains_and_table_by_hand():
+    per_image = {"rgb": {"model": {"psnr": np.array([30.0, 34.0]), "ssim": np.array([0.5, 0.7])},
+                         "bicubic": {"psnr": np.array([29.0, 31.0]), "ssim": np.array([0.4, 0.6])}}}
+    r = Results("toy", 2, per_image)
+    assert r.stats("rgb") == {"model": {"psnr": {"mean": 32.0, "std": 2.0}, "ssim": {"mean": pytest.approx(0.6), "std": pytest.approx(0.1)}},
+                              "bicubic": {"psnr": {"mean": 30.0, "std": 1.0}, "ssim": {"mean": pytest.approx(0.5), "std": pytest.approx(0.1)}}}
+    np.testing.assert_array_equal(r.gain(), [1.0, 3.0])
+    assert r.mean("bicubic") == 30.0 and r.n_images == 2
+    table = r.table("rgb")
+    assert isinstance(table, pd.DataFrame) and list(table.index) == ["model", "bicubic"]
+    assert table.loc["model", "psnr"] == "32.00 ± 2.00" and table.loc["bicubic", "ssim"] == "0.5000 ± 0.1000"
+    assert list(r.table("rgb", metrics=("ssim",), digits=2).columns) == ["ssim"]
+    with pytest.raises(ValueError, match=r"no 'y' scores here; this result holds \('rgb',\)"):
+        r.stats("y")
+    with pytest.raises(ValueError, match="no method 'lanczos3'"):
+        r.gain(baseline="lanczos3")
+
+
+def test_score_errors():
+    hr = smooth_images(1, 16, 16)
+    with pytest.raises(ValueError, match="pass antialias=True or False"):
+        score({}, hr, 2, protocols=("rgb",))
+    with pytest.raises(ValueError, match="protocols must be distinct names"):
+        score({}, hr, 2, protocols=("psnr",), antialias=False)
+    with pytest.raises(ValueError, match="protocols must be distinct names"):
+        score({}, hr, 2, protocols=(), antialias=False)
+    with pytest.raises(ValueError, match="'bicubic' is both an upscaler and a baseline"):
+        score({"bicubic": "bicubic"}, hr, 2, protocols=("rgb",), antialias=False)
+    with pytest.raises(ValueError, match="nothing to score"):
+        score({}, hr, 2, protocols=("rgb",), antialias=False, baselines=())
+
+
+# ---- mean ± std and the published figures ------------------------------------------------
+def test_mean_std_is_the_population_std_as_floats():
+    assert mean_std(np.array([20.0, 40.0])) == {"mean": 30.0, "std": 10.0}
+    out = mean_std([1.0, 2.0, 3.0, 4.0])
+    assert out == {"mean": 2.5, "std": pytest.approx(math.sqrt(1.25))} and all(type(v) is float for v in out.values())
+    with pytest.raises(ValueError, match="non-empty 1-D"):
+        mean_std([])
+
+
+def test_published_gains_over_bicubic():
+    assert evaluation.published_gains(2) == "BSD100: SRCNN +1.80, FSRCNN +1.97; Set5: SRCNN +3.00, FSRCNN +3.34"
+    assert evaluation.published_gains(3) == "BSD100: SRCNN +1.20, FSRCNN +1.32; Set5: SRCNN +2.36, FSRCNN +2.79"
+
+
+def test_published_gains_unknown_scale():
+    with pytest.raises(ValueError, match=r"no published figures for x4; PUBLISHED_PSNR has x2 and x3"):
+        evaluation.published_gains(4)
+
+
+def test_per_class_gains_by_hand():
+    per_image = {"rgb": {"model": {"psnr": np.array([30.0, 32.0, 20.0, 26.0])}, "bicubic": {"psnr": np.array([29.0, 29.0, 21.0, 21.0])}}}
+    other = {"rgb": {"model": {"psnr": np.array([29.0, 29.0, 22.0, 22.0])}, "bicubic": per_image["rgb"]["bicubic"]}}
+    table = evaluation.per_class({"a": Results("t", 2, per_image), "b": Results("t", 2, other)}, np.array([1, 1, 0, 0]),
+                                 ["cat", "dog", "ship"])
+    assert list(table.index) == ["cat", "dog"]  # no "ship" image: no row
+    assert table.loc["dog"].to_dict() == {"images": 2, "bicubic": 29.0, "a gain": 2.0, "b gain": 0.0}
+    assert table.loc["cat", "a gain"] == 2.0 and table.loc["cat", "b gain"] == 1.0
+    with pytest.raises(ValueError, match="one label per image: 3 labels for 4 images"):
+        evaluation.per_class({"a": Results("t", 2, per_image)}, np.array([0, 1, 1]), ["cat", "dog"])
+
+
+def test_tables_stack_every_protocol():
+    hr = smooth_images(2, 16, 16, seed=6)
+    r = score({}, hr, 2, protocols=("rgb", "y"), antialias=False, baselines=("nearest", "bicubic"))
+    tables = r.tables()
+    assert list(tables.index) == [("rgb", "nearest"), ("rgb", "bicubic"), ("y", "nearest"), ("y", "bicubic")]
+    assert tables.loc[("y", "bicubic"), "psnr"] == r.table("y").loc["bicubic", "psnr"]
+    assert r.summary() == {"rgb": r.stats("rgb"), "y": r.stats("y")}
+
+
+def test_score_models_equals_scoring_each_model_alone():
+    from types import SimpleNamespace
+
+    hr = smooth_images(3, 24, 24, seed=7)
+    inputs = keras.Input((None, None, 3))
+    near = keras.Model(inputs, layers.UpSampling2D(2)(inputs))
+    info = lambda scale, antialias, tests: SimpleNamespace(scale=scale, antialias=antialias, test_sets=tests)  # noqa: E731
+    models = {"a": (near, info(2, False, ("t1", "t2"))), "b": (near, info(2, False, ("t1",))), "c": (near, info(2, True, ("t1", "none")))}
+    results = evaluation.score_models(models, {"t1": hr, "t2": hr[:2]}, baselines=("bicubic", "nearest"))
+    assert list(results) == [("a", "t1"), ("a", "t2"), ("b", "t1"), ("c", "t1")]
+    for (name, t), r in results.items():
+        alone = score({"model": near}, {"t1": hr, "t2": hr[:2]}[t], 2, protocols=("rgb", "y"), antialias=models[name][1].antialias,
+                      baselines=("bicubic", "nearest"), keep=("model", "bicubic"))
+        assert r.methods == alone.methods == ("model", "bicubic", "nearest") and r.dataset == t
+        for p in ("rgb", "y"):
+            for m in r.methods:
+                for k, v in alone.per_image[p][m].items():
+                    np.testing.assert_array_equal(r.per_image[p][m][k], v)
+        np.testing.assert_array_equal(r.outputs["bicubic"], alone.outputs["bicubic"])
+    assert not np.array_equal(results["a", "t1"].outputs["bicubic"], results["c", "t1"].outputs["bicubic"])  # other degradation
+    bare = evaluation.score_models({"a": models["a"]}, {"t1": hr}, baselines=())
+    assert bare["a", "t1"].methods == ("model",)
