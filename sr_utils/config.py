@@ -4,7 +4,7 @@ device and numeric precision, and seeding."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import keras
@@ -24,6 +24,9 @@ class Profile:
         batch_size: images per optimizer step.
         n_train, n_val, n_test: images kept per split; None keeps all.
         steps_per_epoch: optimizer steps per epoch; None means one pass over the training data.
+        timing: how the evaluation times each model (``cost.compare_throughput``'s ``batch_size``,
+            ``batches``, ``warmup``, ``repeats``): the best of many rounds for committed figures,
+            one short round to check that timing works.
     """
 
     name: str
@@ -33,11 +36,13 @@ class Profile:
     n_val: int | None = None
     n_test: int | None = None
     steps_per_epoch: int | None = None
+    timing: dict = field(default_factory=lambda: dict(batch_size=4, batches=1, warmup=1, repeats=1))
 
 
 PROFILES = {
-    "full": Profile("full", epochs=20, batch_size=64),
-    "quick": Profile("quick", epochs=1, batch_size=16, n_train=128, n_val=32, n_test=64, steps_per_epoch=4),
+    "full": Profile("full", epochs=20, batch_size=64, timing=dict(batch_size=32, batches=8, warmup=2, repeats=20)),
+    # The quick profile's images: 4 steps of 16 training images, and test sets of 32 (notebook 01 draws 30 of them).
+    "quick": Profile("quick", epochs=1, batch_size=16, n_train=64, n_val=16, n_test=32, steps_per_epoch=4),
 }
 
 

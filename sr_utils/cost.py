@@ -26,8 +26,8 @@ import tensorflow as tf
 from keras import layers
 from PIL import Image
 
+from .files import replace_block
 from .models import build_cifar10_x2
-from .reporting import replace_block
 
 
 def _static(shape, layer) -> tuple:
@@ -166,7 +166,10 @@ def model_costs(entries: dict, originals: dict[str, str], reference: str, **timi
         "ms_per_output_mp", "original_of_scale", "time_ratio_to_original", "macs_ratio_to_original",
         "time_ratio_to_reference", "macs_ratio_to_reference"}`` (plain ints and floats).
     """
-    missing = sorted({originals.get(n) for n in entries} - set(entries)) + ([reference] if reference not in entries else [])
+    unnamed = sorted(n for n in entries if n not in originals)
+    if unnamed:
+        raise ValueError(f"originals names no original model for {unnamed}; map each entry to the original of its scale.")
+    missing = sorted(set(originals[n] for n in entries) - set(entries)) + ([reference] if reference not in entries else [])
     if missing:
         raise ValueError(f"every model needs its original and the reference among the entries; missing: {missing}.")
     speeds = compare_throughput(entries, **timing)

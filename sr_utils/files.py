@@ -1,4 +1,5 @@
-"""Safe file writes: a fresh temporary file beside the target, moved into place only when complete."""
+"""Safe file writes: a fresh temporary file beside the target, moved into place only when complete; and
+replacing the marked block of a text file (the README's generated tables) that way."""
 
 from __future__ import annotations
 
@@ -88,3 +89,26 @@ def check_writable_folder(folder: str | os.PathLike, what: str = "the folder") -
     except OSError as e:
         raise ValueError(f"cannot write to {what} {folder}: {e.strerror or e}; name a folder you can write to.") from None
     return folder
+
+
+def replace_block(path: str | os.PathLike, start: str, end: str, content: str) -> bool:
+    """Replace what stands between the markers ``start`` and ``end`` in the text file ``path``
+    with ``content`` (atomically; the markers stay).
+
+    Returns:
+        True when the file changed.
+
+    Raises:
+        ValueError: the file lacks one of the markers.
+    """
+    path = Path(path)
+    text = path.read_text()
+    if start not in text or end not in text:
+        raise ValueError(f"{path} has no {start} ... {end} block to fill.")
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{start}\n{content}{end}{tail}"
+    if new != text:
+        with atomic_write(path) as tmp:
+            tmp.write_text(new)
+    return new != text

@@ -76,8 +76,9 @@ def build_stl10(scale: int, filters=(64, 64, 32, 32), output_size: int = 96) -> 
 # Residual sub-pixel family (fully convolutional, any integer scale)
 # --------------------------------------------------------------------------------------
 def build_original(scale: int) -> keras.Model:
-    """The original study's model of ``scale``: ``build_cifar10_x2()`` at x2, ``build_stl10(scale)``
-    otherwise, the reference every better model's cost is compared with."""
+    """The original study's model of ``scale``: ``build_cifar10_x2()`` at x2 (``(N, 16, 16, 3)`` ->
+    ``(N, 32, 32, 3)``), ``build_stl10(scale)`` otherwise (``(N, 96 / scale, 96 / scale, 3)`` ->
+    ``(N, 96, 96, 3)``), float32 in [0, 1]: the reference every better model's cost is compared with."""
     return build_cifar10_x2() if scale == 2 else build_stl10(scale)
 
 

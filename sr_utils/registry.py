@@ -124,12 +124,13 @@ def check(models: tuple[ModelInfo, ...] = MODELS) -> None:
     names = [m.name for m in models]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate model names in the registry: {sorted({n for n in names if names.count(n) > 1})}.")
-    defaults = [m.scale for m in models if m.cli_default]
-    if len(set(defaults)) != len(defaults):
-        raise ValueError(f"two command-line defaults for one scale: {sorted(defaults)}.")
+    for scale in {m.scale for m in models if m.cli_default}:
+        defaults = [m.name for m in models if m.cli_default and m.scale == scale]
+        if len(defaults) > 1:
+            raise ValueError(f"two command-line defaults for x{scale}: {defaults}; set cli_default=True on one of them only.")
     for m in models:
         if get(m.original, models).scale != m.scale:
-            raise ValueError(f"{m.name}: its original {m.original!r} has another scale.")
+            raise ValueError(f"{m.name}: its original {m.original!r} has another scale; name the original model of x{m.scale}.")
 
 
 def check_folder(model_dir: str | os.PathLike, models: tuple[ModelInfo, ...] = MODELS) -> None:

@@ -9,6 +9,7 @@ typed by hand. ``python -m sr_utils.reporting`` regenerates both from the commit
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 import os
@@ -24,7 +25,7 @@ from .config import repo_root
 from .degradation import describe as describe_degradation
 from .evaluation import BENCHMARK_PROTOCOL, PROTOCOLS, PUBLISHED_PSNR
 from .metrics import SSIM_IMPLEMENTATION
-from .files import atomic_write
+from .files import atomic_write, replace_block
 
 README_START = "<!-- results:start -->"
 README_END = "<!-- results:end -->"
@@ -99,7 +100,7 @@ class TrainingRecord:
     notebook: str
     profile: str
     test: dict
-    env: dict = field(default_factory=lambda: environment())
+    env: dict
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -127,9 +128,9 @@ def new_record(info, fit, data=None, **fields) -> TrainingRecord:
             data prepared otherwise (then pass those fields).
         fields: the rest: ``description``, ``architecture``, ``recipe``, ``profile``, ``test`` and
             optionally ``extra``, ``degradation`` (default: ``downscale`` with the entry's
-            antialiasing) or any field to override.
+            antialiasing) or any field to override. ``env`` is this run's (``environment``).
     """
-    known = {"model_file": info.file, "scale": info.scale, "antialias": info.antialias, "notebook": info.notebook,
+    known = {"model_file": info.file, "scale": info.scale, "antialias": info.antialias, "notebook": info.notebook, "env": environment(),
              "degradation": describe_degradation(info.scale, antialias=info.antialias),
              "params": fit.model.count_params(), "epochs_run": fit.epochs, "steps": fit.steps, "train_seconds": fit.seconds}
     if data is not None:
@@ -147,8 +148,12 @@ def load_records(model_dir: str | os.PathLike) -> dict[str, TrainingRecord]:
     """
     records = {}
     for path in sorted(Path(model_dir).glob("*.results.json")):
+        fields = json.loads(path.read_text())
+        missing = [f.name for f in dataclasses.fields(TrainingRecord) if f.name not in fields and f.name != "extra"]
+        if missing:
+            raise ValueError(f"{path.name} is not a training record (no {', '.join(missing)}); re-run the notebook that trains this model.")
         try:
-            record = TrainingRecord(**json.loads(path.read_text()))
+            record = TrainingRecord(**fields)
         except TypeError as e:
             raise ValueError(f"{path.name} is not a training record ({e}); re-run the notebook that trains this model.") from e
         records[record.model_file] = record
@@ -187,6 +192,9 @@ def metrics_json(results: dict, costs: dict[str, dict], records: dict[str, Train
                              "date": env["date"], "versions": {k: env[k] for k in ("python", "tensorflow", "keras", "numpy")}})
     models = {}
     for info in infos:
+        if info.file not in records:
+            raise ValueError(f"{info.file} has no training record ({Path(info.file).stem}.results.json): run {info.notebook}, "
+                             "which trains it and writes the record.")
         record = asdict(records[info.file])
         models[info.file] = {"task": info.task, "train_data": record["train_data"], "scale": info.scale, "antialias": info.antialias,
                              "test_sets": [t for t in info.test_sets if (info.file, t) in results], "cost": costs[info.file],
@@ -309,29 +317,6 @@ def readme_block(metrics: dict) -> str:
     return block
 
 
-def replace_block(path: str | os.PathLike, start: str, end: str, content: str) -> bool:
-    """Replace what stands between the markers ``start`` and ``end`` in the text file ``path``
-    with ``content`` (atomically; the markers stay).
-
-    Returns:
-        True when the file changed.
-
-    Raises:
-        ValueError: the file lacks one of the markers.
-    """
-    path = Path(path)
-    text = path.read_text()
-    if start not in text or end not in text:
-        raise ValueError(f"{path} has no {start} ... {end} block to fill.")
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    new = f"{head}{start}\n{content}{end}{tail}"
-    if new != text:
-        with atomic_write(path) as tmp:
-            tmp.write_text(new)
-    return new != text
-
-
 def update_readme(readme: str | os.PathLike, metrics: dict) -> bool:
     """Replace the README's results block with ``readme_block(metrics)``.
 
@@ -418,8 +403,6 @@ def model_card(metrics: dict, model_file: str) -> str:
         lines += [f"Diagnostic (notebook 02): with its BatchNorm statistics re-estimated on training inputs, this model "
                   f"scores {d['bn_recalibrated_db']:.2f} dB against bicubic's {d['bicubic_db']:.2f} dB (RGB PSNR, main test "
                   "set); the committed model keeps the statistics its training left.", ""]
-    if info.get("notes"):
-        lines += [info["notes"], ""]
     return "\n".join(lines)
 
 

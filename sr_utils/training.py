@@ -157,10 +157,12 @@ class Fit:
 
     @property
     def epochs(self) -> int:
+        """Epochs run (validation checks, for ``fit_sr``)."""
         return len(self.history["loss"])
 
     @property
     def steps(self) -> int:
+        """Optimizer steps run."""
         return self.epochs * self.steps_per_epoch
 
 

@@ -3,12 +3,15 @@ on small synthetic data sets in a temporary $SR_DATA_DIR."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from sr_utils import config, data, degradation
 
-QUICK = config.PROFILES["quick"]   # n_train 128, n_val 32, n_test 64
+QUICK = config.PROFILES["quick"]   # n_train 64, n_val 16, n_test 32
 FULL = config.PROFILES["full"]     # everything
 
 
@@ -34,24 +37,24 @@ def test_prepare_cifar10_splits_trims_scales_and_degrades(data_dir):
     (x_all, y_all), (x_test, y_test) = data.load_cifar10(download=False)
     (x_train, _), (x_val, _) = data.train_val_split(x_all, y_all, 0.1, seed=42)
     assert cifar.source == "CIFAR-10" and cifar.main_test == "CIFAR-10 test" and cifar.antialias is False
-    assert [len(x) for x in (cifar.hr["train"], cifar.hr["val"], cifar.tests["CIFAR-10 test"])] == [128, 20, 64]
-    np.testing.assert_array_equal(cifar.hr["train"], data.take(128, x_train, seed=42) / np.float32(255))
-    np.testing.assert_array_equal(cifar.hr["val"], x_val / np.float32(255))  # 20 < n_val: all of them
+    assert [len(x) for x in (cifar.hr["train"], cifar.hr["val"], cifar.tests["CIFAR-10 test"])] == [64, 16, 32]
+    np.testing.assert_array_equal(cifar.hr["train"], data.take(64, x_train, seed=42) / np.float32(255))
+    np.testing.assert_array_equal(cifar.hr["val"], data.take(16, x_val, seed=42) / np.float32(255))
     assert cifar.hr["train"].dtype == np.float32 and 0 <= cifar.hr["train"].min() and cifar.hr["train"].max() <= 1
     lr, hr = cifar.images(2)
     assert sorted(lr) == sorted(hr) == ["CIFAR-10 test", "train", "val"]
     np.testing.assert_array_equal(lr["val"], degradation.downscale(hr["val"], 2, antialias=False))
-    assert lr["train"].shape == (128, 16, 16, 3)
-    assert cifar.labels["CIFAR-10 test"].shape == (64,) and cifar.train_data == "quick-profile subset"
+    assert lr["train"].shape == (64, 16, 16, 3)
+    assert cifar.labels["CIFAR-10 test"].shape == (32,) and cifar.train_data == "quick-profile subset"
     assert cifar.split == "seeded 90%/10% split of the training images, seed 42"
     counts = data.class_counts(cifar.labels, data.CIFAR10_LABELS)
-    assert list(counts.index) == ["train", "val", "CIFAR-10 test"] and counts.loc["val"].sum() == 20
-    assert cifar.notes[0] in cifar.summary() and "train (128, 32, 32, 3)" in cifar.summary()
+    assert list(counts.index) == ["train", "val", "CIFAR-10 test"] and counts.loc["val"].sum() == 16
+    assert cifar.notes[0] in cifar.summary() and "train (64, 32, 32, 3)" in cifar.summary()
 
 
 def test_prepare_cifar10_in_full_says_how_much_of_the_data_set_it_is(data_dir):
     cifar = data.prepare_cifar10(FULL, antialias=True, scales=(2, 4), download=False)
-    assert cifar.train_data == "CIFAR-10 train, partial (200 of 50,000 images)"
+    assert cifar.train_data == "CIFAR-10 train, partial (real images; the 200 available of 50,000)"
     assert cifar.test_data == "CIFAR-10 test, partial (80 of 10,000 images)"
     assert sorted(cifar.lr) == [2, 4] and cifar.lr[4]["train"].shape == (180, 8, 8, 3)
     np.testing.assert_array_equal(cifar.lr[4]["val"], degradation.downscale(cifar.hr["val"], 4, antialias=True))
@@ -70,15 +73,34 @@ def test_prepare_study96_uses_natural96_and_notes_the_missing_stl10_subset(data_
 def test_prepare_test_sets_loads_what_it_can_and_says_why_not(data_dir):
     tests = data.prepare_test_sets(QUICK, download=False)
     assert list(tests.images) == ["CIFAR-10 test", "natural96 test"]
-    assert tests.images["CIFAR-10 test"].shape == (64, 32, 32, 3) and tests.images["natural96 test"].shape == (20, 96, 96, 3)
+    assert tests.images["CIFAR-10 test"].shape == (32, 32, 32, 3) and tests.images["natural96 test"].shape == (20, 96, 96, 3)
     assert list(tests.labels) == ["CIFAR-10 test"] and tests.photos == []
     assert sorted(tests.skipped) == ["STL-10 subset", "held-out photos"]
     summary = tests.summary()
-    assert "CIFAR-10 test: (64, 32, 32, 3)" in summary and "held-out photos: 0" in summary
+    assert "CIFAR-10 test: (32, 32, 32, 3)" in summary and "held-out photos: 0" in summary
     assert "STL-10 subset: skipped (" in summary and tests.notes[0] in summary
 
 
-def test_describe_photos_names_the_split_by_photo():
-    assert data.describe_photos(QUICK)["train_data"] == "quick-profile subset"
-    facts = data.describe_photos(FULL)
-    assert facts["train_data"].startswith("sr_train photos") and facts["split"].startswith("by photo: the 46 photos")
+def test_photos_make_whole_photo_pairs_for_a_scale():
+    photos = data.Photos([images(1, 20, 4)[0][:, :19], images(1, 12, 5)[0]], [images(1, 9, 6)[0]], ["T91/t1"], "toy")
+    lr, hr = photos.pairs("train", 3, antialias=True)
+    assert [x.shape for x in lr] == [(6, 6, 3), (4, 4, 3)] and [x.shape for x in hr] == [(18, 18, 3), (12, 12, 3)]
+    expected = degradation.make_pair(photos.train[0], 3, antialias=True)
+    np.testing.assert_array_equal(lr[0], expected[0])
+    np.testing.assert_array_equal(hr[0], expected[1])
+    assert photos.pairs("val", 3, antialias=False)[0][0].shape == (3, 3, 3)
+    with pytest.raises(ValueError, match="split must be 'train' or 'val'"):
+        photos.pairs("test", 2, antialias=True)
+    assert photos.summary().splitlines() == ["2 training photos, 1 held-out photos (0.0 and 0.0 megapixels)", "held out: T91/t1 ..."]
+    assert photos.split.startswith("by photo: the 46 photos")
+
+
+def test_prepare_photos_keeps_twelve_of_each_split_outside_the_full_profile():
+    real = Path(__file__).resolve().parents[2] / "shared" / "data"
+    folder = Path(os.environ.get(data.DATA_DIR_ENV) or real)
+    if not (folder / "sr_train").is_dir():
+        pytest.skip(f"no sr_train/ in {folder}: set {data.DATA_DIR_ENV} to the real data")
+    photos = data.prepare_photos(QUICK, download=False)
+    assert len(photos.train) == len(photos.val) == 12 and photos.train_data == "quick-profile subset"
+    assert all(p.dtype == np.uint8 and p.ndim == 3 for p in photos.train + photos.val)
+    assert not set(photos.val_names) & set(data.load_sr_images("train", limit=12, download=False)[1])

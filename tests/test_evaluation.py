@@ -15,7 +15,7 @@ from sr_utils.evaluation import Results, mean_std, score
 
 def bench(images, scale, upscaler):
     """One upscaler under the benchmark protocol: ``{"psnr", "ssim"}`` per image."""
-    return score({"up": upscaler}, images, scale, protocols=("benchmark",), baselines=()).per_image["benchmark"]["up"]
+    return score({"up": upscaler}, images, scale, protocols=("benchmark",), antialias=True, baselines=()).per_image["benchmark"]["up"]
 
 
 # ---- the benchmark protocol: whole images of any size -------------------------------------
@@ -66,10 +66,10 @@ def test_benchmark_errors():
 
 def test_benchmark_protocol_always_antialiases_and_stands_alone():
     images = [smooth_image(24, 24)]
-    with pytest.raises(ValueError, match="always antialiases"):
+    with pytest.raises(ValueError, match="always antialiases: pass antialias=True"):
         score({}, images, 2, protocols=("benchmark",), antialias=False, baselines=("bicubic",))
     with pytest.raises(ValueError, match="apart from 'rgb' / 'y'"):
-        score({}, images, 2, protocols=("benchmark", "y"), baselines=("bicubic",))
+        score({}, images, 2, protocols=("benchmark", "y"), antialias=True, baselines=("bicubic",))
     r = score({}, images, 2, protocols=("benchmark",), antialias=True, baselines=("bicubic", "lanczos3"))
     assert r.protocols == ("benchmark",) and r.methods == ("bicubic", "lanczos3") and r.lr is None and not r.outputs
     assert r.per_image["benchmark"]["bicubic"]["psnr"].shape == (1,)
@@ -131,7 +131,7 @@ def test_results_statistics_gains_and_table_by_hand():
 
 def test_score_errors():
     hr = smooth_images(1, 16, 16)
-    with pytest.raises(ValueError, match="pass antialias=True or False"):
+    with pytest.raises(TypeError, match="antialias"):  # no default: every caller names the degradation
         score({}, hr, 2, protocols=("rgb",))
     with pytest.raises(ValueError, match="protocols must be distinct names"):
         score({}, hr, 2, protocols=("psnr",), antialias=False)

@@ -52,7 +52,7 @@ def test_inconsistent_entries_are_refused():
         entry("a", scale=1)
     with pytest.raises(ValueError, match=r"duplicate model names in the registry: \['a'\]"):
         registry.check((entry("a"), entry("a")))
-    with pytest.raises(ValueError, match="two command-line defaults for one scale"):
+    with pytest.raises(ValueError, match=r"two command-line defaults for x2: \['a', 'b'\]; set cli_default=True on one"):
         registry.check((entry("a", cli_default=True), entry("b", cli_default=True)))
     with pytest.raises(ValueError, match="its original 'b' has another scale"):
         registry.check((entry("a", original="b"), entry("b", scale=3)))

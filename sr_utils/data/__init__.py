@@ -27,7 +27,8 @@ from .cifar10 import (
 from .locations import DATA_DIR_ENV, find_local_file, keras_cache_dir, local_data_dir, not_found
 from .natural96 import load_natural96
 from .photos import SR_TRAIN_FOLDERS, load_sr_images, sr_train_dir
-from .prepare import Prepared, TestSets, class_counts, describe_photos, prepare_cifar10, prepare_study96, prepare_test_sets
+from .prepare import (Photos, Prepared, TestSets, class_counts, prepare_cifar10, prepare_photos, prepare_study96,
+                      prepare_test_sets)
 from .splits import STUDY96_SOURCES, load_available, load_study96, take, train_val_split
 from .stl10 import (
     STL10_ARCHIVE_SIZE,
@@ -47,7 +48,7 @@ __all__ = [
     "DATA_DIR_ENV", "find_local_file", "keras_cache_dir", "local_data_dir", "not_found",
     "load_natural96",
     "SR_TRAIN_FOLDERS", "load_sr_images", "sr_train_dir",
-    "Prepared", "TestSets", "class_counts", "describe_photos", "prepare_cifar10", "prepare_study96", "prepare_test_sets",
+    "Photos", "Prepared", "TestSets", "class_counts", "prepare_cifar10", "prepare_photos", "prepare_study96", "prepare_test_sets",
     "STUDY96_SOURCES", "load_available", "load_study96", "take", "train_val_split",
     "STL10_ARCHIVE_SIZE", "STL10_COUNTS", "STL10_FOLDER", "STL10_LABELS", "STL10_MD5", "STL10_URL",
     "download_stl10", "load_stl10", "load_stl10_subset",

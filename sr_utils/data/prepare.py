@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Profile
-from ..degradation import downscale
+from ..degradation import downscale, make_pair
 from .cifar10 import cifar10_note, load_cifar10
 from .natural96 import load_natural96
 from .photos import load_sr_images
@@ -85,6 +85,10 @@ def prepare_cifar10(profile: Profile, *, antialias: bool, scales=(2,), seed: int
         val_fraction: the share of the training images kept for validation.
         subset: ``"all"`` or ``"committed"`` (``data.load_cifar10``).
         download: allow a download when no local copy exists.
+
+    Returns:
+        A ``Prepared`` with ``"train"``, ``"val"`` and ``"CIFAR-10 test"`` images ``(N, 32, 32, 3)``
+        float32 in [0, 1], their LR images per scale, and the class labels of each split.
     """
     (x_all, y_all), (x_test, y_test) = load_cifar10(download=download, subset=subset)
     note = cifar10_note(len(x_all), len(x_test), subset)
@@ -95,8 +99,8 @@ def prepare_cifar10(profile: Profile, *, antialias: bool, scales=(2,), seed: int
     hr = {"train": x_train / np.float32(255), "val": x_val / np.float32(255)}
     tests = {"CIFAR-10 test": x_test / np.float32(255)}
     full = profile.name == "full"
-    train_data = (f"CIFAR-10 train, partial ({len(x_all):,} of 50,000 images)" if len(x_all) < 50_000 else "CIFAR-10 train") \
-        if full else "quick-profile subset"
+    train_data = (f"CIFAR-10 train, partial (real images; the {len(x_all):,} available of 50,000)" if len(x_all) < 50_000
+                  else "CIFAR-10 train") if full else "quick-profile subset"
     test_data = (f"CIFAR-10 test, partial ({len(x_test):,} of 10,000 images)" if len(x_test) < 10_000 else "CIFAR-10 test") \
         if full else "quick-profile subset"
     return Prepared("CIFAR-10", antialias, hr, tests, _degraded(hr, tests, scales, antialias), train_data, test_data,
@@ -117,6 +121,10 @@ def prepare_study96(profile: Profile, *, antialias: bool, scales, source: str = 
         scales: the factors to make LR images for, e.g. ``(6, 3)``.
         source: ``"stl10"``, ``"natural96"`` or ``"auto"`` (``data.load_study96``).
         seed, val_fraction, download: as for ``prepare_cifar10``.
+
+    Returns:
+        A ``Prepared`` with ``"train"``, ``"val"`` and the test sets' images ``(N, 96, 96, 3)``
+        float32 in [0, 1], and their LR images ``(N, 96 / scale, 96 / scale, 3)`` per scale.
     """
     source, x_all, x_test = load_study96(source, download=download)
     (x_train, _), (x_val, _) = train_val_split(x_all, None, val_fraction, seed=seed)
@@ -125,8 +133,8 @@ def prepare_study96(profile: Profile, *, antialias: bool, scales, source: str = 
     tests = {f"{source} test": take(profile.n_test, x_test, seed=seed) / np.float32(255)}
     notes = []
     try:
-        tests["STL-10 subset"] = take(profile.n_test, load_stl10_subset(), seed=seed) / np.float32(255)
-    except FileNotFoundError as e:
+        tests["STL-10 subset"] = take(profile.n_test, load_stl10_subset(download=download), seed=seed) / np.float32(255)
+    except (FileNotFoundError, ValueError) as e:  # no copy, or a damaged one: the study's own test set still counts
         notes.append(f"second test set skipped: {str(e).splitlines()[0]}")
     train_data = STUDY96_NAMES[source] if profile.name == "full" else "quick-profile subset"
     return Prepared(source, antialias, hr, tests, _degraded(hr, tests, scales, antialias), train_data,
@@ -192,10 +200,49 @@ def prepare_test_sets(profile: Profile, *, seed: int = 42, subset: str = "all", 
     return TestSets(images, labels, photos, skipped, notes)
 
 
-def describe_photos(profile: Profile) -> dict[str, str]:
-    """The training-record fields ``train_data``, ``split`` and ``test_data`` of a model trained on
-    the ``sr_train`` photos (``load_sr_images``) and tested on the held-out ones."""
-    return {"train_data": "sr_train photos (T91 + BSDS300 train + BSDS500 test), whole images, random patches"
-            if profile.name == "full" else "quick-profile subset",
-            "split": "by photo: the 46 photos behind natural96's validation crops are held out (data.load_sr_images)",
-            "test_data": "the 46 held-out photos (whole) and natural96's validation crops of them"}
+@dataclass
+class Photos:
+    """The ``sr_train`` photos, whole, split by photo (``load_sr_images``): 445 for training, the 46
+    behind natural96's test crops held out.
+
+    Attributes:
+        train, val: ``(H, W, 3)`` uint8 photos of varying sizes.
+        val_names: the held-out photos' names (``"BSDS300train/100075"``, ...).
+        train_data, split, test_data: the training-record fields for a model trained on them.
+    """
+
+    train: list[np.ndarray]
+    val: list[np.ndarray]
+    val_names: list[str]
+    train_data: str
+    split: str = "by photo: the 46 photos behind natural96's validation crops are held out (data.load_sr_images)"
+    test_data: str = "the 46 held-out photos (whole) and natural96's validation crops of them"
+
+    def pairs(self, split: str, scale: int, *, antialias: bool) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """``(lr, hr)`` lists for ``"train"`` or ``"val"``: each photo cropped to a multiple of ``scale`` and
+        degraded as a whole, its LR image rounded to 8 bits (``degradation.make_pair``); float32 in [0, 1]."""
+        if split not in ("train", "val"):
+            raise ValueError(f"split must be 'train' or 'val', got {split!r}.")
+        lr, hr = zip(*(make_pair(p, scale, antialias=antialias) for p in getattr(self, split)))
+        return list(lr), list(hr)
+
+    def summary(self) -> str:
+        """The photo counts and megapixels, and the first held-out photos' names."""
+        mp = [sum(p.shape[0] * p.shape[1] for p in photos) / 1e6 for photos in (self.train, self.val)]
+        return (f"{len(self.train)} training photos, {len(self.val)} held-out photos ({mp[0]:.1f} and {mp[1]:.1f} megapixels)\n"
+                f"held out: {', '.join(self.val_names[:8])} ...")
+
+
+def prepare_photos(profile: Profile, *, download: bool = True) -> Photos:
+    """The whole training photos (``load_sr_images``), 12 of each split outside the full profile.
+
+    Args:
+        profile: the run profile (``config.get_profile()``).
+        download: download the photos (about 46 MB) when no local copy exists.
+    """
+    limit = None if profile.name == "full" else 12
+    train, _ = load_sr_images("train", limit=limit, download=download)
+    val, val_names = load_sr_images("val", limit=limit, download=download)
+    train_data = ("sr_train photos (T91 + BSDS300 train + BSDS500 test), whole images, random patches" if profile.name == "full"
+                  else "quick-profile subset")
+    return Photos(train, val, val_names, train_data)
