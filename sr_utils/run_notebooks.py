@@ -26,8 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-from .files import atomic_write
 from .config import PROFILE_ENV, repo_root
+from .files import atomic_write
 
 
 # TensorFlow's C++ start-up log lines, printed before its logging can be configured (no
@@ -225,7 +225,7 @@ def main(argv=None) -> int:
         changed = set_repo(REPO_URL, repo_root() / "notebooks", repo_root() / "README.md")
         print(f"{len(changed)} file(s) changed; the notebooks and the README point at {REPO_URL}")
         return 0
-    paths = args.notebooks or study_order(repo_root() / "notebooks")
+    paths = args.notebooks or study_order(folder)
     missing = [str(p) for p in paths if not Path(p).is_file()]
     if missing:
         parser.error(f"no such notebook: {', '.join(missing)}")
