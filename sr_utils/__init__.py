@@ -3,10 +3,12 @@
 Modules, by concern (the README's repository map draws how data flows through them): ``registry``
 (every committed model and its facts), ``config`` (run profiles, repository paths, output folders,
 device, precision, seeding), ``data`` (a package: one module per dataset, ``data.prepare_*`` for a
-study's images in one call), ``degradation`` (HR -> LR and interpolation baselines), ``models``
+study's images in one call), ``degradation`` (HR -> LR: the benchmark's, the resizers of TF, Pillow and OpenCV, a random
+mix; and the interpolation baselines), ``models``
 (architectures), ``pipelines`` (tf.data training streams), ``training`` (recipes, resumable fits,
 callbacks), ``metrics`` (per-image PSNR / SSIM / MAE and Keras metrics), ``evaluation`` (models and
-baselines scored under a protocol), ``cost`` (MACs, measured speed, the upscaler's peak memory),
+baselines scored under a protocol, or on the LR images any degradation makes), ``peers`` (OpenCV's
+``dnn_superres`` models, the peers users compare with), ``cost`` (MACs, measured speed, the upscaler's peak memory),
 ``reporting`` (training records, ``model/metrics.json``, model cards, the README table), ``plotting``
 (figures), ``saving`` (model files every Keras from 3.13 on opens), ``files`` (atomic writes),
 ``downloads`` (verified downloads), ``images`` and ``image_files`` (arrays and image files),

@@ -1,18 +1,30 @@
-"""The degradation (HR -> LR by bicubic downscaling) and interpolation baselines (LR -> HR).
+"""The degradation (HR -> LR) and interpolation baselines (LR -> HR).
 
-``downscale`` is the single function that makes every LR input in this project. Two
+``downscale`` makes every LR input of the original studies and of the benchmark protocol. Two
 conventions exist and each model card says which one its model was trained and scored on:
 
 * ``antialias=False``: the original studies' ``tf.image.resize(..., "bicubic")``,
   which samples the bicubic kernel at the LR grid without widening it (aliasing).
 * ``antialias=True``: the kernel is widened by the scale, like MATLAB ``imresize``; this is
   the degradation of published SR benchmarks (Set5, Set14, BSD100, ...).
+
+Users make small images with other tools, whose kernels differ. ``RESIZERS`` names the ones
+people use (TensorFlow, Pillow, OpenCV), and ``resize_down`` imitates each at integer scales: a
+separable filter with that library's kernel, width and border rule, equal to the library's own
+result to within uint8 rounding (tested where the library is installed). ``Degradation`` adds a
+Gaussian pre-blur, mild noise and JPEG compression to a resizer, and ``DegradationMix`` draws
+them at random, seeded, for training models that work on any of them.
 """
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
+
 import numpy as np
 import tensorflow as tf
+from PIL import Image
+from scipy.ndimage import gaussian_filter
 
 from .images import check_int, to_float
 
@@ -120,3 +132,219 @@ def describe(scale: int, *, antialias: bool, quantize: bool = False) -> str:
     if quantize:
         return f"sr_utils.degradation.make_pair(photo, {scale}, antialias={antialias}) ({kind}, LR rounded to uint8)"
     return f"sr_utils.degradation.downscale(hr, {scale}, antialias={antialias}) ({kind})"
+
+
+# --------------------------------------------------------------------------------------
+# The resizers people make LR images with, imitated at integer scales
+# --------------------------------------------------------------------------------------
+def _keys(a: float):
+    def kernel(x):
+        x = np.abs(x)
+        near = ((a + 2) * x - (a + 3)) * x * x + 1
+        far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+        return np.where(x <= 1, near, np.where(x < 2, far, 0.0))
+    return kernel
+
+
+_KERNELS = {  # name -> (function, support in input pixels at width 1)
+    "cubic-0.5": (_keys(-0.5), 2.0),    # Keys' cubic: MATLAB, TensorFlow, Pillow
+    "cubic-0.75": (_keys(-0.75), 2.0),  # OpenCV's cubic
+    "triangle": (lambda x: np.maximum(0.0, 1.0 - np.abs(x)), 1.0),
+    "box": (lambda x: (np.abs(x) <= 0.5).astype(np.float64), 0.5),
+}
+
+
+@dataclass(frozen=True)
+class Resizer:
+    """How one library shrinks an image by an integer factor.
+
+    Attributes:
+        name: short key in ``RESIZERS``.
+        call: the library call it imitates, for tables and records.
+        kernel: ``"cubic-0.5"``, ``"cubic-0.75"``, ``"triangle"`` or ``"box"``.
+        antialias: the kernel is widened by the scale (it averages all the pixels it replaces).
+        border: ``"renormalize"`` (taps outside the image dropped, weights rescaled to sum 1) or
+            ``"replicate"`` (the edge pixel repeated).
+    """
+
+    name: str
+    call: str
+    kernel: str
+    antialias: bool
+    border: str
+
+
+RESIZERS = {r.name: r for r in (
+    Resizer("benchmark", "MATLAB-style imresize: tf.image.resize(bicubic, antialias=True)", "cubic-0.5", True, "renormalize"),
+    Resizer("tf_bicubic", "tf.image.resize(bicubic), no antialiasing", "cubic-0.5", False, "renormalize"),
+    Resizer("pil_bicubic", "PIL.Image.resize(BICUBIC)", "cubic-0.5", True, "renormalize"),
+    Resizer("cv2_cubic", "cv2.resize(INTER_CUBIC)", "cubic-0.75", False, "replicate"),
+    Resizer("cv2_linear", "cv2.resize(INTER_LINEAR)", "triangle", False, "replicate"),
+    Resizer("cv2_area", "cv2.resize(INTER_AREA)", "box", True, "replicate"),
+)}
+
+
+def _taps(n: int, scale: int, resizer: Resizer) -> tuple[np.ndarray, np.ndarray]:
+    """Input indices ``(n // scale, L)`` int and weights ``(n // scale, L)`` float64 of each output pixel."""
+    kernel, support = _KERNELS[resizer.kernel]
+    width = scale if resizer.antialias else 1
+    centre = (scale - 1) / 2  # of output pixel 0, in input pixels (pixel centres at half-integers)
+    offsets = np.arange(int(np.floor(centre - support * width)), int(np.ceil(centre + support * width)) + 1)
+    index = np.arange(n // scale)[:, None] * scale + offsets
+    weight = np.broadcast_to(kernel((offsets - centre) / width), index.shape).copy()
+    if resizer.border == "renormalize":
+        weight[(index < 0) | (index >= n)] = 0.0
+    keep = weight.any(axis=0)
+    index, weight = np.clip(index[:, keep], 0, n - 1), weight[:, keep]
+    return index, weight / weight.sum(axis=1, keepdims=True)
+
+
+def resize_down(images, scale: int, resizer: str) -> np.ndarray:
+    """Shrink images by an integer factor the way ``RESIZERS[resizer]`` does.
+
+    ``"benchmark"`` and ``"tf_bicubic"`` are ``downscale(antialias=True / False)`` themselves; the
+    others are computed here (a separable filter, in float64) and match their library's uint8
+    result to within one level once rounded. Pillow and OpenCV are not needed.
+
+    Args:
+        images: ``(N, H, W, 3)`` float in [0, 1] or uint8; H and W divisible by ``scale``.
+        scale: integer factor >= 2.
+        resizer: a key of ``RESIZERS``.
+
+    Returns:
+        ``(N, H // scale, W // scale, 3)`` float32 in [0, 1], not quantized.
+    """
+    if resizer not in RESIZERS:
+        raise ValueError(f"resizer must be one of {sorted(RESIZERS)}, got {resizer!r}.")
+    if resizer in ("benchmark", "tf_bicubic"):
+        return downscale(images, scale, antialias=resizer == "benchmark")
+    scale = _check_scale(scale)
+    x = to_float(images, "images").astype(np.float64)
+    h, w = x.shape[1:3]
+    if h % scale or w % scale:
+        raise ValueError(f"image size {h}x{w} is not divisible by scale {scale}; crop the images to a "
+                         f"multiple of the scale first (e.g. {h - h % scale}x{w - w % scale}).")
+    return np.clip(_separable(x, scale, RESIZERS[resizer]), 0.0, 1.0).astype(np.float32)
+
+
+def _separable(x: np.ndarray, scale: int, resizer: Resizer) -> np.ndarray:
+    """``(N, H, W, C)`` float64 filtered and subsampled along H then W, unclipped."""
+    for axis in (1, 2):
+        index, weight = _taps(x.shape[axis], scale, resizer)
+        shape = [1, 1, 1, 1]
+        shape[axis] = len(index)
+        x = sum(np.take(x, index[:, k], axis=axis) * weight[:, k].reshape(shape) for k in range(index.shape[1]))
+    return x
+
+
+@dataclass(frozen=True)
+class Degradation:
+    """One way a small image gets made: optional blur, a resizer, optional noise, uint8, optional JPEG.
+
+    Applied in that order (``apply``): a Gaussian blur of the HR image (``blur_sigma`` HR pixels,
+    0: none), ``resize_down`` with ``resizer``, Gaussian noise of standard deviation
+    ``noise_sigma`` (in uint8 levels, per pixel and channel, 0: none), rounding to uint8, and a
+    JPEG round trip at ``jpeg_quality`` (Pillow, 4:2:0 chroma; None: none).
+    """
+
+    resizer: str
+    blur_sigma: float = 0.0
+    noise_sigma: float = 0.0
+    jpeg_quality: int | None = None
+
+    def __post_init__(self):
+        if self.resizer not in RESIZERS:
+            raise ValueError(f"resizer must be one of {sorted(RESIZERS)}, got {self.resizer!r}.")
+        if not (0 <= self.blur_sigma <= 10 and 0 <= self.noise_sigma <= 50):
+            raise ValueError(f"blur_sigma must lie in [0, 10] and noise_sigma in [0, 50], got {self.blur_sigma}, {self.noise_sigma}.")
+        if self.jpeg_quality is not None and not 1 <= self.jpeg_quality <= 100:
+            raise ValueError(f"jpeg_quality must be None or an integer in [1, 100], got {self.jpeg_quality!r}.")
+
+    def describe(self) -> str:
+        """A short label: ``"cv2_cubic"``, ``"blur 1.2 + cv2_area + noise 2 + JPEG 80"``."""
+        parts = ([f"blur {self.blur_sigma:g}"] if self.blur_sigma else []) + [self.resizer] \
+            + ([f"noise {self.noise_sigma:g}"] if self.noise_sigma else []) \
+            + ([f"JPEG {self.jpeg_quality}"] if self.jpeg_quality is not None else [])
+        return " + ".join(parts)
+
+    def apply(self, image, scale: int, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """An (LR, HR) pair from one image of any size (cropped at the bottom/right to a multiple
+        of ``scale``), as ``make_pair`` does for the benchmark degradation.
+
+        Args:
+            image: ``(H, W, 3)`` uint8 in [0, 255] or float in [0, 1].
+            scale: integer factor >= 2.
+            rng: draws the noise; needed only when ``noise_sigma`` > 0.
+
+        Returns:
+            ``(lr, hr)``: ``(H // scale, W // scale, 3)`` float32 in [0, 1] on uint8 levels, and
+            ``(H // scale * scale, W // scale * scale, 3)`` float32 in [0, 1].
+        """
+        scale = _check_scale(scale)
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[-1] != 3:
+            raise ValueError(f"image must have shape (H, W, 3), got {image.shape}; convert grayscale or RGBA images to RGB first.")
+        hr = to_float(image[None], "image")[0]
+        h, w = hr.shape[0] - hr.shape[0] % scale, hr.shape[1] - hr.shape[1] % scale
+        if h == 0 or w == 0:
+            raise ValueError(f"image of {image.shape[0]}x{image.shape[1]} pixels is smaller than the scale {scale}.")
+        hr = hr[:h, :w]
+        x = gaussian_filter(hr, (self.blur_sigma, self.blur_sigma, 0), mode="reflect", truncate=3.0) if self.blur_sigma else hr
+        lr = resize_down(np.clip(x, 0, 1)[None], scale, self.resizer)[0] * 255.0
+        if self.noise_sigma:
+            if rng is None:
+                raise ValueError("this degradation adds noise: pass rng (a numpy.random.Generator).")
+            lr = lr + rng.normal(0.0, self.noise_sigma, lr.shape)
+        lr = np.round(np.clip(lr, 0, 255)).astype(np.uint8)
+        if self.jpeg_quality is not None:
+            buffer = io.BytesIO()
+            Image.fromarray(lr).save(buffer, format="JPEG", quality=int(self.jpeg_quality))
+            lr = np.asarray(Image.open(buffer).convert("RGB"))
+        return lr.astype(np.float32) / np.float32(255.0), hr
+
+
+@dataclass(frozen=True)
+class DegradationMix:
+    """A random ``Degradation`` per image: how users make small images, for robust training.
+
+    ``draw`` picks a resizer uniformly from ``resizers``; with probability ``blur_probability``
+    a blur of ``blur_sigma`` (range, in HR pixels per unit of scale: x4 blurs twice as wide as
+    x2); with ``noise_probability`` noise of ``noise_sigma`` uint8 levels; with
+    ``jpeg_probability`` a JPEG quality in ``jpeg_quality`` (inclusive). Ranges are drawn
+    uniformly. The same generator state gives the same draws.
+    """
+
+    resizers: tuple[str, ...] = tuple(RESIZERS)
+    blur_probability: float = 0.3
+    blur_sigma: tuple[float, float] = (0.2, 0.6)
+    noise_probability: float = 0.3
+    noise_sigma: tuple[float, float] = (1.0, 4.0)
+    jpeg_probability: float = 0.3
+    jpeg_quality: tuple[int, int] = (70, 95)
+
+    def __post_init__(self):
+        unknown = [r for r in self.resizers if r not in RESIZERS]
+        if not self.resizers or unknown:
+            raise ValueError(f"resizers must be a non-empty tuple of names from {sorted(RESIZERS)}, got {self.resizers!r}.")
+        for name in ("blur_probability", "noise_probability", "jpeg_probability"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)!r}.")
+
+    def describe(self) -> str:
+        """The mix in one line, for training records and model cards."""
+        return (f"per patch, at random: one of {', '.join(self.resizers)} (sr_utils.degradation.RESIZERS); "
+                f"with p={self.blur_probability:g} a Gaussian pre-blur of sigma {self.blur_sigma[0]:g}-{self.blur_sigma[1]:g} x scale HR pixels; "
+                f"with p={self.noise_probability:g} Gaussian noise of sigma {self.noise_sigma[0]:g}-{self.noise_sigma[1]:g} levels; "
+                f"LR rounded to uint8; with p={self.jpeg_probability:g} JPEG at quality {self.jpeg_quality[0]}-{self.jpeg_quality[1]}")
+
+    def draw(self, rng: np.random.Generator, scale: int) -> Degradation:
+        """One random degradation for an image at ``scale``."""
+        resizer = self.resizers[rng.integers(len(self.resizers))]
+        blur = round(float(rng.uniform(*self.blur_sigma)) * scale, 3) if rng.random() < self.blur_probability else 0.0
+        noise = round(float(rng.uniform(*self.noise_sigma)), 3) if rng.random() < self.noise_probability else 0.0
+        jpeg = int(rng.integers(self.jpeg_quality[0], self.jpeg_quality[1] + 1)) if rng.random() < self.jpeg_probability else None
+        return Degradation(resizer, blur, noise, jpeg)
+
+    def apply(self, image, scale: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``draw`` then ``Degradation.apply``: an (LR, HR) pair, as ``Degradation.apply`` returns."""
+        return self.draw(rng, scale).apply(image, scale, rng)

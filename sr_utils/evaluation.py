@@ -11,6 +11,8 @@ Three protocols, one code path for models and baselines alike:
   of any size: each HR image is cropped to a multiple of the scale, its LR image made by
   MATLAB-style bicubic (``make_pair(..., antialias=True)``) and saved as uint8, the output
   rounded to uint8, PSNR and SSIM on the MATLAB Y channel with ``scale`` border pixels cropped.
+  ``score_degraded`` scores the same way on LR images made by any ``degradation.Degradation``
+  (another library's resizer, blur, noise, JPEG): how models fare on the LR images users make.
 
 Every metric is computed per image, then summarised by ``mean_std`` (mean and population standard
 deviation over images): the only place a mean ± std is computed.
@@ -25,7 +27,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from .degradation import INTERPOLATIONS, downscale, interpolate, make_pair
+from .degradation import INTERPOLATIONS, RESIZERS, Degradation, downscale, interpolate
 from .images import to_uint8
 from .metrics import evaluate
 
@@ -43,6 +45,16 @@ PUBLISHED_PSNR = {
     "BSD100": {2: {"bicubic": 29.56, "SRCNN": 31.36, "FSRCNN": 31.53}, 3: {"bicubic": 27.21, "SRCNN": 28.41, "FSRCNN": 28.53}},
     "Set5": {2: {"bicubic": 33.66, "SRCNN": 36.66, "FSRCNN": 37.00}, 3: {"bicubic": 30.39, "SRCNN": 32.75, "FSRCNN": 33.18}},
 }
+
+
+def test_degradations(scale: int) -> tuple[Degradation, ...]:
+    """The LR images photo models are scored on, one table row each: every resizer of
+    ``degradation.RESIZERS`` alone, then a blurred, a JPEG-compressed and a noisy case."""
+    return tuple(Degradation(r) for r in RESIZERS) + (
+        Degradation("tf_bicubic", blur_sigma=round(0.4 * scale, 3)),
+        Degradation("cv2_area", jpeg_quality=80),
+        Degradation("cv2_cubic", noise_sigma=2.0),
+    )
 
 
 def mean_std(values) -> dict[str, float]:
@@ -214,7 +226,7 @@ def score(upscalers: Mapping, hr_images, scale: int, *, protocols: Sequence[str]
             raise ValueError("the benchmark protocol makes its own LR images; score it apart from 'rgb' / 'y'.")
         if antialias is not True:
             raise ValueError("the benchmark protocol always antialiases: pass antialias=True.")
-        return Results(dataset, scale, {"benchmark": {m: _benchmark(up, hr_images, scale) for m, up in methods.items()}})
+        return score_degraded(upscalers, hr_images, scale, Degradation("benchmark"), baselines=baselines, dataset=dataset)
     hr = np.asarray(hr_images)
     lr = downscale(hr, scale, antialias=antialias)
     per_image = {p: {} for p in protocols}
@@ -228,18 +240,47 @@ def score(upscalers: Mapping, hr_images, scale: int, *, protocols: Sequence[str]
     return Results(dataset, scale, per_image, outputs, lr)
 
 
-def _benchmark(upscaler, hr_images, scale: int) -> dict[str, np.ndarray]:
-    """The benchmark protocol for one upscaler: ``{"psnr", "ssim"}`` -> ``(N,)`` float64."""
+def score_degraded(upscalers: Mapping, images, scale: int, degradation: Degradation, *,
+                   baselines: Sequence[str] = BASELINES, dataset: str = "", seed: int = 0) -> Results:
+    """Score upscalers and baselines under the benchmark protocol on LR images made by ``degradation``.
+
+    Each image is degraded once (``Degradation.apply``: cropped to a multiple of ``scale``, LR on
+    uint8 levels), and every method upscales the same LR images; outputs are rounded to uint8 and
+    scored on the MATLAB Y channel with ``scale`` border pixels cropped.
+
+    Args:
+        upscalers: method name -> a Keras model (run one image at a time: sizes differ), an
+            interpolation name or a callable on ``(1, h, w, 3)`` float32 in [0, 1] (``as_upscaler``).
+        images: a sequence of ``(H, W, 3)`` images of any sizes, uint8 or float in [0, 1].
+        scale: integer factor >= 2.
+        degradation: how the LR images are made (``Degradation("benchmark")``: the published protocol).
+        baselines: interpolation methods scored beside the upscalers.
+        dataset: the test set's name, kept in the result.
+        seed: seeds the noise of image ``i`` as ``numpy.random.default_rng([seed, i])``.
+
+    Returns:
+        A ``Results`` under the protocol ``"benchmark"`` (psnr, ssim per image).
+    """
+    methods = _with_baselines(upscalers, baselines)
+    pairs = []
+    for i, image in enumerate(images):
+        try:
+            pairs.append(degradation.apply(image, scale, np.random.default_rng([seed, i])))
+        except ValueError as e:
+            raise ValueError(f"images[{i}]: {e}") from e
+    if not pairs:
+        raise ValueError("images is empty: nothing to score.")
+    return Results(dataset, scale, {"benchmark": {m: _benchmark(up, pairs, scale) for m, up in methods.items()}})
+
+
+def _benchmark(upscaler, pairs: Sequence[tuple[np.ndarray, np.ndarray]], scale: int) -> dict[str, np.ndarray]:
+    """The benchmark protocol for one upscaler on ``(lr, hr)`` pairs: ``{"psnr", "ssim"}`` -> ``(N,)`` float64."""
     if isinstance(upscaler, keras.Model):  # one image at a time: sizes differ
         model = upscaler
         upscaler = lambda lr: np.asarray(model(lr, training=False))  # noqa: E731
     run = as_upscaler(upscaler, scale)
     out = {"psnr": [], "ssim": []}
-    for i, image in enumerate(hr_images):
-        try:
-            lr, hr = make_pair(image, scale, antialias=True, quantize=True)
-        except ValueError as e:
-            raise ValueError(f"hr_images[{i}]: {e}") from e
+    for lr, hr in pairs:
         sr = run(lr[None])
         if sr.shape != hr[None].shape:
             raise ValueError(f"the upscaler returned {sr.shape} for an LR input {lr[None].shape}; expected {hr[None].shape}.")

@@ -1,10 +1,15 @@
 """Training data pipelines: endless, seeded ``tf.data`` streams of (LR, HR) batches, from whole
-image pairs or from random patches of images of any size, with flips and 90-degree rotations."""
+image pairs or from random patches of images of any size, with flips and 90-degree rotations.
+``degraded_patch_dataset`` makes each LR patch on the fly from an HR patch, with a fixed or a
+random degradation (``degradation.Degradation`` / ``DegradationMix``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
+
+from .degradation import Degradation, DegradationMix
+from .images import check_int
 
 
 def _flip_rotate(lr, hr, seed):
@@ -127,5 +132,75 @@ def patch_dataset(lr_images, hr_images, lr_patch: int, batch_size: int, seed: in
             yield _draw_patches(lr_images, hr_images, s, usable, lr_patch, batch_size, rng, augment)
 
     p = lr_patch * s
+    signature = (tf.TensorSpec((batch_size, lr_patch, lr_patch, 3), tf.float32), tf.TensorSpec((batch_size, p, p, 3), tf.float32))
+    return tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(2)
+
+
+def degraded_patches(hr_images, scale: int, lr_patch: int, n: int, degradation: Degradation | DegradationMix,
+                     rng: np.random.Generator, augment: bool = True, margin: int = 4):
+    """``n`` random (LR, HR) patch pairs whose LR patches are made now, each by ``degradation``
+    (a ``DegradationMix`` draws a new degradation for every patch).
+
+    An HR window of ``(lr_patch + 2 * margin) * scale`` pixels a side is cut at a random place
+    of a random image, flipped/rotated (``augment``), degraded as a whole, and its centre kept:
+    ``margin`` LR pixels on each side absorb the blur and resize kernels' borders, so every LR
+    pixel is what the degradation gives inside a whole image.
+
+    Args:
+        hr_images: sequence of ``(H, W, 3)`` uint8 (or float in [0, 1]) images of any sizes;
+            those smaller than the window are never drawn.
+        scale: integer factor >= 2.
+        lr_patch: LR patch side (HR: ``lr_patch * scale``).
+        n: number of pairs.
+        degradation: a ``Degradation`` or a ``DegradationMix``.
+        rng: the NumPy generator everything is drawn from (reproducible for a seed).
+        augment: one of the 8 flips/90-degree rotations of the HR window, before degrading.
+        margin: LR pixels cut away on each side after degrading.
+
+    Returns:
+        ``(lr, hr)``: ``(n, lr_patch, lr_patch, 3)`` float32 on uint8 levels, and
+        ``(n, lr_patch * scale, lr_patch * scale, 3)`` float32, both in [0, 1].
+    """
+    scale, lr_patch, margin = check_int(scale, "scale", 2), check_int(lr_patch, "lr_patch", 1), check_int(margin, "margin", 0)
+    if not isinstance(degradation, (Degradation, DegradationMix)):
+        raise ValueError(f"degradation must be a Degradation or a DegradationMix, got {degradation!r}.")
+    window = (lr_patch + 2 * margin) * scale
+    usable = [i for i, im in enumerate(hr_images) if im.shape[0] >= window and im.shape[1] >= window]
+    if not usable:
+        raise ValueError(f"no image is at least {window}x{window} pixels (an LR patch of {lr_patch} plus a margin of {margin} "
+                         f"at x{scale}); use a smaller lr_patch or margin, or larger images.")
+    p, m = lr_patch * scale, margin
+    lr_out = np.empty((n, lr_patch, lr_patch, 3), np.float32)
+    hr_out = np.empty((n, p, p, 3), np.float32)
+    for k, i in enumerate(rng.choice(usable, size=n)):
+        image = hr_images[i]
+        y, x = rng.integers(0, image.shape[0] - window + 1), rng.integers(0, image.shape[1] - window + 1)
+        crop = image[y:y + window, x:x + window]
+        if augment:
+            crop = np.rot90(crop, rng.integers(0, 4))
+            crop = crop[:, ::-1] if rng.integers(0, 2) else crop
+        deg = degradation.draw(rng, scale) if isinstance(degradation, DegradationMix) else degradation
+        lr, hr = deg.apply(np.ascontiguousarray(crop), scale, rng)
+        lr_out[k], hr_out[k] = lr[m:m + lr_patch, m:m + lr_patch], hr[m * scale:m * scale + p, m * scale:m * scale + p]
+    return lr_out, hr_out
+
+
+def degraded_patch_dataset(hr_images, scale: int, lr_patch: int, batch_size: int, degradation: Degradation | DegradationMix,
+                           seed: int = 42, augment: bool = True):
+    """An endless ``tf.data`` stream of ``degraded_patches`` batches, reproducible for a seed.
+
+    Returns:
+        ``tf.data.Dataset`` of ``(lr_batch, hr_batch)`` float32 ``(batch_size, lr_patch, lr_patch, 3)``
+        and ``(batch_size, lr_patch * scale, lr_patch * scale, 3)``; pass ``steps_per_epoch`` to ``fit``.
+    """
+    batch_size = check_int(batch_size, "batch_size", 1)
+    degraded_patches(hr_images, scale, lr_patch, 1, degradation, np.random.default_rng(seed))  # checks the arguments now
+
+    def batches():
+        rng = np.random.default_rng(seed)
+        while True:
+            yield degraded_patches(hr_images, scale, lr_patch, batch_size, degradation, rng, augment)
+
+    p = lr_patch * scale
     signature = (tf.TensorSpec((batch_size, lr_patch, lr_patch, 3), tf.float32), tf.TensorSpec((batch_size, p, p, 3), tf.float32))
     return tf.data.Dataset.from_generator(batches, output_signature=signature).prefetch(2)

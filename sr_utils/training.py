@@ -1,4 +1,4 @@
-"""Training: the original studies' callbacks, the better recipe's resumable fit and cosine
+"""Training: the original studies' callbacks, the better recipe's resumable fit (across sessions) and cosine
 schedule, and a BatchNorm diagnostic."""
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import keras
 import numpy as np
 
 from . import metrics, saving
+from .config import Profile, by_device, shown
+from .models import ResidualSubpixel
 from .files import atomic_write
 
 
@@ -195,6 +197,63 @@ def fit_original(model: keras.Model, train: tuple, validation: tuple, recipe: Or
     return Fit(model, history, time.time() - start, steps_per_epoch)
 
 
+def photo_plan(scale: int, profile: Profile) -> tuple[ResidualSubpixel, BetterRecipe]:
+    """The architecture and recipe of the models for photos at ``scale`` (2 or 3), whatever their
+    degradation (notebooks 05 and 06): a residual sub-pixel network on batches of 16 patches of
+    32x32 LR pixels, 8,000 (x2) or 5,000 (x3) steps on a CPU and four times as many on a GPU. The
+    quick profile keeps the architecture and runs 4 steps of 4 patches of 16x16."""
+    plans = {2: (ResidualSubpixel(64, 5), 8000), 3: (ResidualSubpixel(56, 4), 5000)}
+    if scale not in plans:
+        raise ValueError(f"no plan for photo models at x{scale}; there are plans for x{' and x'.join(map(str, plans))}.")
+    arch, cpu_steps = plans[scale]
+    if profile.name != "full":
+        return arch, BetterRecipe(4, steps_per_epoch=2, batch_size=4, lr_patch=16)
+    return arch, BetterRecipe(by_device(cpu=cpu_steps, gpu=4 * cpu_steps), batch_size=16, lr_patch=32)
+
+
+class TrainingLog(keras.callbacks.Callback):
+    """Every finished epoch's logs and wall seconds, kept in a JSON file that survives interrupted
+    runs (``fit_sr``): a run resumed by ``keras.callbacks.BackupAndRestore`` continues the log,
+    and an epoch redone after an interruption replaces its earlier entry.
+
+    The file holds ``{"run": ..., "epochs": [{"logs": {...}, "seconds": s}, ...], "finished": bool}``,
+    where ``run`` names the model and the recipe: a log of another run is refused.
+    """
+
+    def __init__(self, path: str | os.PathLike, run: str):
+        super().__init__()
+        self.path, self.run = Path(path), run
+        state = json.loads(self.path.read_text()) if self.path.is_file() else {}
+        if state and state.get("run") != run:
+            raise ValueError(f"{self.path} logs another run ({state.get('run')!r}); delete it and the backup folder "
+                             f"beside it to train this one ({run!r}).")
+        self.entries, self.finished = state.get("epochs", []), state.get("finished", False)
+        self._start = time.time()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.entries, self._start = self.entries[:epoch], time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.entries.append({"logs": {k: float(v) for k, v in (logs or {}).items()}, "seconds": round(time.time() - self._start, 2)})
+        self.save()
+
+    def save(self, finished: bool = False) -> None:
+        self.finished = finished
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(self.path) as tmp:
+            tmp.write_text(json.dumps({"run": self.run, "epochs": self.entries, "finished": finished}, indent=1))
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """Keras-style history: metric -> one value per logged epoch."""
+        return {k: [e["logs"][k] for e in self.entries] for k in (self.entries[0]["logs"] if self.entries else {})}
+
+    @property
+    def seconds(self) -> float:
+        """Wall time of the logged epochs, summed over every run that added to the log."""
+        return float(sum(e["seconds"] for e in self.entries))
+
+
 def fit_sr(model: keras.Model, train_stream, validation_data, recipe: BetterRecipe,
            checkpoint_path: str | os.PathLike, backup_dir: str | os.PathLike) -> Fit:
     """Train an SR model with the better recipe, resumably, and return its best epoch.
@@ -203,26 +262,37 @@ def fit_sr(model: keras.Model, train_stream, validation_data, recipe: BetterReci
     ``recipe.loss`` and the PSNR/SSIM metrics; runs ``total_steps // steps_per_epoch`` epochs of
     ``steps_per_epoch`` steps on ``train_stream`` (``pipelines``) with a validation pass on
     ``validation_data`` (``(lr, hr)`` arrays) after each; keeps the best model by validation loss
-    at ``checkpoint_path`` (saved atomically) and backs up every epoch to ``backup_dir``, so an
-    interrupted run started again resumes where it stopped.
+    at ``checkpoint_path`` (saved atomically) and backs up every epoch to ``backup_dir``.
+
+    Resumable across interruptions and sessions: started again with the same arguments, an
+    interrupted run continues from its last finished epoch (the data stream starts afresh), and
+    the epoch log ``<backup_dir>.log.json`` (``TrainingLog``) carries the history and the time
+    over. A finished run started again (same model name and size, same recipe) returns its best
+    model and log without training; delete the log to train anew. Quick-profile runs always
+    train anew (``config.output_dirs`` clears their backups).
 
     Returns:
         A ``Fit`` whose model is the best checkpoint reloaded (compiled with the loss and the
-        metrics, ready for ``evaluate``).
+        metrics, ready for ``evaluate``), with the whole run's history and training seconds.
     """
-    model.compile(optimizer=keras.optimizers.Adam(cosine_schedule(recipe.learning_rate, recipe.total_steps)),
-                  loss=recipe.loss, metrics=[metrics.psnr, metrics.ssim])
-    resuming = Path(backup_dir).is_dir() and any(Path(backup_dir).iterdir())
-    callbacks = [BestModelCheckpoint(checkpoint_path, resume=resuming), keras.callbacks.BackupAndRestore(str(backup_dir))]
-    start = time.time()
-    history = model.fit(train_stream, steps_per_epoch=recipe.steps_per_epoch, epochs=recipe.total_steps // recipe.steps_per_epoch,
-                        validation_data=validation_data, callbacks=callbacks, verbose=2,
-                        shuffle=False).history  # the stream is random already
-    seconds = time.time() - start
+    backup_dir = Path(backup_dir)
+    run = f"{model.name} ({model.count_params():,} parameters): {recipe.describe(recipe.total_steps // recipe.steps_per_epoch)}"
+    log = TrainingLog(backup_dir.with_name(backup_dir.name + ".log.json"), run)
+    if not (log.finished and Path(checkpoint_path).is_file()):
+        model.compile(optimizer=keras.optimizers.Adam(cosine_schedule(recipe.learning_rate, recipe.total_steps)),
+                      loss=recipe.loss, metrics=[metrics.psnr, metrics.ssim])
+        resuming = backup_dir.is_dir() and any(backup_dir.iterdir())
+        callbacks = [log, BestModelCheckpoint(checkpoint_path, resume=resuming), keras.callbacks.BackupAndRestore(str(backup_dir))]
+        model.fit(train_stream, steps_per_epoch=recipe.steps_per_epoch, epochs=recipe.total_steps // recipe.steps_per_epoch,
+                  validation_data=validation_data, callbacks=callbacks, verbose=2, shuffle=False)  # the stream is random already
+        log.save(finished=True)
+    else:
+        print(f"{shown(checkpoint_path)}: already trained ({len(log.entries)} epochs logged in {shown(log.path)}); "
+              "delete that log to train again")
     best = keras.models.load_model(checkpoint_path)
     if not best.compiled:  # trained in mixed precision: saved for inference (saving.save_model)
         best.compile(loss=recipe.loss, metrics=[metrics.psnr, metrics.ssim])
-    return Fit(best, history, seconds, recipe.steps_per_epoch)
+    return Fit(best, log.history, log.seconds, recipe.steps_per_epoch)
 
 
 def cosine_schedule(initial_learning_rate: float, total_steps: int, final_fraction: float = 0.01):

@@ -98,8 +98,19 @@ def test_output_dirs_quick_goes_to_scratch(tmp_path):
     assert plot_dir == tmp_path / ".sr_scratch" / "quick" / "plots"
     assert model_dir.is_dir() and plot_dir.is_dir()
     assert not (tmp_path / "model").exists() and not (tmp_path / "plots").exists()
-    # calling again is fine (folders exist already)
+    # calling again is fine (folders exist already), and clears the quick run's training backups only
+    (model_dir / "backup" / "m").mkdir(parents=True)
+    (model_dir / "backup" / "m.log.json").write_text("{}")
+    (model_dir / "m.keras").write_text("kept")
     assert config.output_dirs(config.PROFILES["quick"], tmp_path) == (model_dir, plot_dir)
+    assert not (model_dir / "backup").exists() and (model_dir / "m.keras").read_text() == "kept"
+
+
+def test_output_dirs_full_keeps_training_backups(tmp_path):
+    (tmp_path / "model" / "backup").mkdir(parents=True)
+    (tmp_path / "model" / "backup" / "m.log.json").write_text("{}")
+    config.output_dirs(config.PROFILES["full"], tmp_path)
+    assert (tmp_path / "model" / "backup" / "m.log.json").is_file()  # a full run resumes from them
 
 
 @pytest.fixture

@@ -205,3 +205,49 @@ def test_score_models_equals_scoring_each_model_alone():
     assert not np.array_equal(results["a", "t1"].outputs["bicubic"], results["c", "t1"].outputs["bicubic"])  # other degradation
     bare = evaluation.score_models({"a": models["a"]}, {"t1": hr}, baselines=())
     assert bare["a", "t1"].methods == ("model",)
+
+
+# ---- scoring on the LR images users make ---------------------------------------------------
+def test_score_degraded_shares_one_lr_image_per_photo_between_methods():
+    """Every method upscales the same LR images, made once: a noisy degradation would otherwise
+    differ between methods. Bicubic scored as a callable equals the bicubic baseline."""
+    photos = [(smooth_images(1, 30, 26, seed=s)[0] * 255).round().astype(np.uint8) for s in range(3)]
+    seen = []
+
+    def bicubic(lr):
+        seen.append(lr.copy())
+        return degradation.interpolate(lr, 2, "bicubic")
+
+    noisy = degradation.Degradation("cv2_cubic", noise_sigma=3.0)
+    r = evaluation.score_degraded({"mine": bicubic}, photos, 2, noisy, baselines=("bicubic",), seed=5)
+    assert r.protocols == ("benchmark",) and r.methods == ("mine", "bicubic") and r.n_images == 3
+    np.testing.assert_array_equal(r.per_image["benchmark"]["mine"]["psnr"], r.per_image["benchmark"]["bicubic"]["psnr"])
+    lr, _ = noisy.apply(photos[1], 2, np.random.default_rng([5, 1]))  # image i's noise: rng([seed, i])
+    np.testing.assert_array_equal(seen[1][0], lr)
+    again = evaluation.score_degraded({}, photos, 2, noisy, baselines=("bicubic",), seed=5)
+    np.testing.assert_array_equal(again.per_image["benchmark"]["bicubic"]["psnr"], r.per_image["benchmark"]["bicubic"]["psnr"])
+
+
+def test_score_degraded_benchmark_equals_the_benchmark_protocol_and_degradations_matter():
+    photos = [(smooth_images(1, 36, 33, seed=s)[0] * 255).round().astype(np.uint8) for s in range(2)]
+    plain = score({}, photos, 3, protocols=("benchmark",), antialias=True, baselines=("bicubic",))
+    same = evaluation.score_degraded({}, photos, 3, degradation.Degradation("benchmark"), baselines=("bicubic",))
+    np.testing.assert_array_equal(plain.per_image["benchmark"]["bicubic"]["psnr"], same.per_image["benchmark"]["bicubic"]["psnr"])
+    jpeg = evaluation.score_degraded({}, photos, 3, degradation.Degradation("benchmark", jpeg_quality=30), baselines=("bicubic",))
+    assert jpeg.mean("bicubic", "benchmark") < same.mean("bicubic", "benchmark") - 0.2
+
+
+def test_score_degraded_errors():
+    with pytest.raises(ValueError, match="images is empty"):
+        evaluation.score_degraded({}, [], 2, degradation.Degradation("cv2_area"), baselines=("bicubic",))
+    with pytest.raises(ValueError, match=r"images\[1\]: image of 1x9 pixels is smaller than the scale 2"):
+        evaluation.score_degraded({}, [np.zeros((8, 8, 3), np.uint8), np.zeros((1, 9, 3), np.uint8)], 2,
+                                  degradation.Degradation("cv2_area"), baselines=("bicubic",))
+
+
+def test_test_degradations_cover_every_resizer_and_the_extra_steps():
+    cases = evaluation.test_degradations(3)
+    assert [c.resizer for c in cases[:len(degradation.RESIZERS)]] == list(degradation.RESIZERS)
+    labels = [c.describe() for c in cases]
+    assert len(set(labels)) == len(labels)
+    assert "blur 1.2 + tf_bicubic" in labels and "cv2_area + JPEG 80" in labels and "cv2_cubic + noise 2" in labels

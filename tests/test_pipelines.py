@@ -107,3 +107,58 @@ def test_patch_dataset_fails_early():
     with pytest.raises(ValueError, match="no LR image is at least 6x6"):
         pipelines.patch_dataset(lrs, hrs, 6, 2)
 
+
+
+# ---- patches degraded on the fly ---------------------------------------------------------------
+def _photos():
+    rng = np.random.default_rng(0)
+    big = (rng.random((70, 90, 3)) * 255).round().astype(np.uint8)
+    return [big, np.zeros((20, 20, 3), np.uint8)]  # the second is smaller than any window: never drawn
+
+
+def test_degraded_patches_are_the_degradation_of_their_hr_patch():
+    """Area resize has no reach beyond its block: the LR patch is the rounded block mean of the HR patch
+    (to within one level: its ties)."""
+    lr, hr = pipelines.degraded_patches(_photos(), 2, 8, 6, degradation.Degradation("cv2_area"), np.random.default_rng(1))
+    assert lr.shape == (6, 8, 8, 3) and hr.shape == (6, 16, 16, 3) and lr.dtype == hr.dtype == np.float32
+    blocks = hr.astype(np.float64).reshape(6, 8, 2, 8, 2, 3).mean(axis=(2, 4))
+    diff = np.abs(lr - np.round(blocks * 255) / 255)
+    assert diff.max() < 1.01 / 255 and (diff < 1e-6).mean() > 0.75  # ties (x.5 levels) may round either way
+    assert hr.max() > 0.5  # from the big photo, never the black one
+
+
+def test_degraded_patches_margin_hides_the_window_border():
+    """With a margin, the LR patch is what the degradation gives inside the whole image: the
+    same window degraded with a wider margin has the same centre."""
+    photo = _photos()[0]
+    bench = degradation.Degradation("benchmark")
+    lr4, hr4 = pipelines.degraded_patches([photo[:48, :48]], 3, 8, 1, bench, np.random.default_rng(0), augment=False, margin=4)
+    lr_whole, _ = bench.apply(photo[:48, :48], 3)
+    np.testing.assert_array_equal(lr4[0], lr_whole[4:12, 4:12])
+    np.testing.assert_array_equal(hr4[0], photo[12:36, 12:36] / np.float32(255))
+
+
+def test_degraded_patches_with_a_mix_differ_per_patch_and_repeat_per_seed():
+    mix = degradation.DegradationMix(resizers=("cv2_area", "cv2_cubic"), blur_probability=0, noise_probability=0, jpeg_probability=0)
+    a = pipelines.degraded_patches(_photos(), 2, 8, 40, mix, np.random.default_rng(3))
+    b = pipelines.degraded_patches(_photos(), 2, 8, 40, mix, np.random.default_rng(3))
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    area = np.round(a[1].astype(np.float64).reshape(40, 8, 2, 8, 2, 3).mean(axis=(2, 4)) * 255) / 255
+    is_area = np.all(np.abs(a[0] - area) < 1.01 / 255, axis=(1, 2, 3))
+    assert 5 < is_area.sum() < 35  # both resizers were drawn
+
+
+def test_degraded_patch_dataset_batches_and_errors():
+    stream = pipelines.degraded_patch_dataset(_photos(), 2, 8, 4, degradation.Degradation("cv2_linear"), seed=5)
+    (lr1, hr1), (lr2, _) = list(stream.take(2))
+    assert lr1.shape == (4, 8, 8, 3) and hr1.shape == (4, 16, 16, 3)
+    again = next(iter(pipelines.degraded_patch_dataset(_photos(), 2, 8, 4, degradation.Degradation("cv2_linear"), seed=5)))
+    np.testing.assert_array_equal(again[0], lr1)
+    assert not np.array_equal(lr1, lr2)
+    with pytest.raises(ValueError, match="no image is at least 96x96"):
+        pipelines.degraded_patch_dataset(_photos(), 4, 16, 4, degradation.Degradation("cv2_area"))
+    with pytest.raises(ValueError, match="must be a Degradation or a DegradationMix"):
+        pipelines.degraded_patch_dataset(_photos(), 2, 8, 4, "cv2_area")
+    with pytest.raises(ValueError, match="batch_size must be an integer"):
+        pipelines.degraded_patch_dataset(_photos(), 2, 8, 0, degradation.Degradation("cv2_area"))

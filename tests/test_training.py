@@ -11,6 +11,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from synthetic import nearest_pairs
 
 from sr_utils import config, models, pipelines, saving, training
@@ -286,3 +287,42 @@ def test_fit_sr_in_mixed_precision_saves_a_float32_model(tmp_path):
     assert out.dtype == np.float32 and out.shape == val[1].shape
     assert np.abs(out - trained).max() < 0.05  # float32 vs float16 compute of the same (or an earlier, best) model
 
+
+
+def test_fit_sr_resumes_an_interrupted_run_and_keeps_one_log(tmp_path):
+    """A run cut short in its third epoch, started again, finishes the two epochs left; its log
+    holds each of the 4 epochs once. Started a third time, it trains nothing and returns the same."""
+    model, stream, val = _tiny_fit_inputs()
+    recipe = training.BetterRecipe(total_steps=8, steps_per_epoch=2, batch_size=2, lr_patch=6)
+    served = []
+
+    def cut_short():
+        for k, batch in enumerate(stream.take(5)):  # 2 epochs, then one batch of the third
+            served.append(k)
+            yield batch
+        raise KeyboardInterrupt("interrupted")
+
+    signature = tuple(tf.TensorSpec.from_tensor(t) for t in next(iter(stream)))
+    broken = tf.data.Dataset.from_generator(cut_short, output_signature=signature)
+    with pytest.raises(Exception, match="interrupted"):
+        training.fit_sr(model, broken, val, recipe, tmp_path / "best.keras", tmp_path / "backup")
+    log = json.loads((tmp_path / "backup.log.json").read_text())
+    assert len(log["epochs"]) == 2 and not log["finished"] and any((tmp_path / "backup").iterdir())
+
+    fresh, stream2, _ = _tiny_fit_inputs()
+    fit = training.fit_sr(fresh, stream2, val, recipe, tmp_path / "best.keras", tmp_path / "backup")
+    assert (fit.epochs, fit.steps) == (4, 8) and len(fit.history["val_loss"]) == 4
+    assert fit.history["loss"][:2] == [e["logs"]["loss"] for e in log["epochs"]]  # the first run's epochs, kept
+    assert fit.seconds == pytest.approx(sum(e["seconds"] for e in json.loads((tmp_path / "backup.log.json").read_text())["epochs"]))
+    assert json.loads((tmp_path / "backup.log.json").read_text())["finished"]
+
+    def never():
+        raise AssertionError("a finished run must not read its stream")
+        yield
+    untouched = tf.data.Dataset.from_generator(never, output_signature=signature)
+    again = training.fit_sr(fresh, untouched, val, recipe, tmp_path / "best.keras", tmp_path / "backup")
+    assert again.history == fit.history and again.seconds == fit.seconds
+    np.testing.assert_array_equal(again.model.predict(val[0], verbose=0), fit.model.predict(val[0], verbose=0))
+    with pytest.raises(ValueError, match="logs another run"):
+        training.fit_sr(fresh, untouched, val, training.BetterRecipe(total_steps=6, steps_per_epoch=2), tmp_path / "best.keras",
+                        tmp_path / "backup")

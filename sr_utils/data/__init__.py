@@ -2,8 +2,9 @@
 
 One module per concern: ``locations`` (where data is looked for: ``$SR_DATA_DIR``, the Keras cache,
 the not-found error), ``arrays`` (checks of loaded ``.npz`` files and image arrays), ``cifar10``,
-``stl10`` (the official release and the 256-picture subset), ``natural96`` (load, or rebuild from
-the photos), ``crop_index`` (natural96's committed crop index, hence the held-out photos),
+``stl10`` (the official release and the 256-picture subset), ``benchmarks`` (the Set5 and Set14
+test sets, HR PNGs), ``natural96`` (load, or rebuild from the photos), ``crop_index`` (natural96's
+committed crop index, hence the held-out photos),
 ``photos`` (the ``sr_train/`` photos: sources, manifest, download, ``load_sr_images``), ``splits``
 (``train_val_split``, ``take``, ``load_available``, ``load_study96``), ``prepare`` (a study's images
 loaded, split, trimmed to the run profile and degraded, in one call) and ``indexes`` (maintainers:
@@ -13,6 +14,7 @@ Images are uint8 arrays in ``(N, H, W, 3)`` layout with values in [0, 255]. The 
 constants below are re-exported here, so ``from sr_utils import data; data.load_cifar10()`` works.
 """
 
+from .benchmarks import BENCHMARK_MD5, BENCHMARK_URL, download_benchmark, find_benchmark, load_benchmark
 from .cifar10 import (
     CIFAR10_COMMITTED_RANGES,
     CIFAR10_LABELS,
@@ -43,6 +45,7 @@ from .stl10 import (
 )
 
 __all__ = [
+    "BENCHMARK_MD5", "BENCHMARK_URL", "download_benchmark", "find_benchmark", "load_benchmark",
     "CIFAR10_COMMITTED_RANGES", "CIFAR10_LABELS", "CIFAR10_SIZES", "CIFAR10_SUBSETS", "CIFAR10_URL",
     "cifar10_cache_candidates", "cifar10_committed_index", "cifar10_note", "load_cifar10",
     "DATA_DIR_ENV", "find_local_file", "keras_cache_dir", "local_data_dir", "not_found",
