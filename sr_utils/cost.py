@@ -111,8 +111,9 @@ def compare_throughput(entries: dict, batch_size: int = 64, batches: int = 10, w
     figures are what carry over to another machine.
 
     Args:
-        entries: name -> ``(model, input_shape)``; ``input_shape`` is ``(H, W, C)`` of one LR input,
-            or None for the model's own fixed input size.
+        entries: name -> ``(model, input_shape)``: a Keras model, or any upscaler called on a batch
+            ``(batch_size, H, W, C)`` float32 in [0, 1] (an OpenCV peer, an interpolation); ``input_shape``
+            is ``(H, W, C)`` of one LR input, or None for the model's own fixed ``input_shape``.
         batch_size, batches, warmup, repeats: images per call, calls per timing, untimed warm-up
             calls, and rounds.
 
@@ -124,18 +125,21 @@ def compare_throughput(entries: dict, batch_size: int = 64, batches: int = 10, w
     rng = np.random.default_rng(0)
     runs = {}
     for name, (model, input_shape) in entries.items():
+        if input_shape is None and getattr(model, "input_shape", None) is None:
+            raise ValueError(f"{name}: give the input shape (H, W, C): it has no input_shape of its own.")
         shape = tuple(input_shape or model.input_shape[1:])
         x = rng.random((batch_size, *shape), dtype=np.float32)
-        out = model(x, training=False)
+        run = (lambda m: lambda x: m(x, training=False))(model) if isinstance(model, keras.Model) else model
+        out = run(x)
         for _ in range(warmup):
-            out = model(x, training=False)
-        runs[name] = (model, x, out.shape[1] * out.shape[2])
+            out = run(x)
+        runs[name] = (run, x, out.shape[1] * out.shape[2])
     best = {name: float("inf") for name in entries}
     for _ in range(repeats):
-        for name, (model, x, pixels) in runs.items():
+        for name, (run, x, pixels) in runs.items():
             start = time.perf_counter()
             for _ in range(batches):
-                np.asarray(model(x, training=False))
+                np.asarray(run(x))
             best[name] = min(best[name], time.perf_counter() - start)
     images = batch_size * batches
     return {

@@ -246,3 +246,39 @@ def plot_best_and_worst(hr: np.ndarray, outputs: dict[str, np.ndarray], gain: np
     picks = list(order[::-1][:n]) + list(order[:n])
     return plot_zoomed_crops({"bicubic": outputs["bicubic"], "model": outputs["model"], "HR": hr}, picks,
                              labels=[f"#{i}: {gain[i]:+.2f} dB" for i in picks], crop=hr.shape[1] // 3, title=title, path=path)
+
+
+def pareto_front(points: dict[str, tuple[float, float]]) -> list[str]:
+    """The names of the points no other point beats on both axes: ``(time, quality)`` pairs where
+    lower time and higher quality are better; ordered by time."""
+    front, best = [], -np.inf
+    for name, (_, quality) in sorted(points.items(), key=lambda kv: (kv[1][0], -kv[1][1])):
+        if quality > best:
+            front.append(name)
+            best = quality
+    return front
+
+
+def plot_pareto(points: dict[str, tuple[float, float]], xlabel: str = "ms per output megapixel (this machine)",
+                ylabel: str = "Y-PSNR (dB)", title: str = "", path=None):
+    """Quality against time, one labelled point per method, the Pareto front drawn as a line.
+
+    Args:
+        points: method -> ``(time, quality)``: time on a log axis (lower is better), quality linear
+            (higher is better).
+        path: PNG path, or None.
+    """
+    if not points:
+        raise ValueError("points is empty: pass at least one method's (time, quality).")
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    front = pareto_front(points)
+    for name, (t, q) in points.items():
+        ax.scatter(t, q, s=28, color="C3" if name in front else "C0", zorder=3)
+        ax.annotate(name, (t, q), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    ax.plot([points[n][0] for n in front], [points[n][1] for n in front], color="C3", lw=1, alpha=0.6, label="Pareto front")
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    return _finish(fig, path, title, ax)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from sr_utils import cost, models
+from sr_utils import cost, degradation, models
 
 
 def tiny_model():
@@ -72,6 +72,17 @@ def test_compare_throughput_times_every_model_in_turns():
 def test_compare_throughput_errors():
     with pytest.raises(ValueError, match="batch_size, batches, repeats >= 1"):
         cost.compare_throughput({"m": (tiny_model(), None)}, repeats=0)
+    with pytest.raises(ValueError, match="give the input shape"):
+        cost.compare_throughput({"bicubic": (lambda x: x, None)}, repeats=1)
+
+
+def test_compare_throughput_times_any_upscaler_beside_models():
+    """Interpolation (or an OpenCV peer) is timed like a model: called on the batch, no training flag."""
+    bicubic = lambda x: degradation.interpolate(x, 2, "bicubic")  # noqa: E731
+    r = cost.compare_throughput({"bicubic": (bicubic, (6, 5, 3)), "model": (models.build_residual_subpixel(2, filters=4, blocks=1), (6, 5, 3))},
+                                batch_size=2, batches=1, warmup=0, repeats=2)
+    assert r["bicubic"]["ms_per_output_megapixel"] == pytest.approx(r["bicubic"]["seconds"] * 1e3 / (2 * 12 * 10 / 1e6))
+    assert r["model"]["seconds"] > 0
 
 
 def test_model_costs_ratios_to_the_original_and_the_reference():

@@ -274,3 +274,16 @@ def test_plot_best_and_worst_orders_by_gain(tmp_path, monkeypatch):
     plotting.plot_best_and_worst(hr, outputs, gain, n=2, title="t", path=tmp_path / "b.png")
     assert [int(i) for i in seen["indices"]] == [2, 6, 1, 5]  # the two largest gains, then the two smallest
     assert seen["labels"] == ["#2: +3.00 dB", "#6: +2.00 dB", "#1: -2.00 dB", "#5: -0.50 dB"] and seen["crop"] == 4
+
+
+def test_pareto_front_keeps_the_points_nothing_beats():
+    points = {"fast": (1.0, 30.0), "slow_bad": (10.0, 29.0), "mid": (3.0, 31.0), "slow_best": (20.0, 32.0), "tie_slower": (4.0, 31.0)}
+    assert plotting.pareto_front(points) == ["fast", "mid", "slow_best"]
+
+
+def test_plot_pareto_writes_a_figure(tmp_path):
+    fig = plotting.plot_pareto({"bicubic": (5.0, 33.7), "model": (900.0, 36.9)}, title="x2", path=tmp_path / "p.png")
+    assert (tmp_path / "p.png").stat().st_size > 1000
+    assert fig.axes[0].get_xscale() == "log" and len(fig.axes[0].texts) == 2
+    with pytest.raises(ValueError, match="points is empty"):
+        plotting.plot_pareto({})
