@@ -179,8 +179,8 @@ RESIZERS = {r.name: r for r in (
     Resizer("tf_bicubic", "tf.image.resize(bicubic), no antialiasing", "cubic-0.5", False, "renormalize"),
     Resizer("pil_bicubic", "PIL.Image.resize(BICUBIC)", "cubic-0.5", True, "renormalize"),
     Resizer("cv2_cubic", "cv2.resize(INTER_CUBIC)", "cubic-0.75", False, "replicate"),
-    Resizer("cv2_linear", "cv2.resize(INTER_LINEAR)", "triangle", False, "replicate"),
     Resizer("cv2_area", "cv2.resize(INTER_AREA)", "box", True, "replicate"),
+    Resizer("cv2_linear", "cv2.resize(INTER_LINEAR)", "triangle", False, "replicate"),
 )}
 
 
@@ -197,6 +197,18 @@ def _taps(n: int, scale: int, resizer: Resizer) -> tuple[np.ndarray, np.ndarray]
     keep = weight.any(axis=0)
     index, weight = np.clip(index[:, keep], 0, n - 1), weight[:, keep]
     return index, weight / weight.sum(axis=1, keepdims=True)
+
+
+def same_resize(a: str, b: str, scale: int) -> bool:
+    """Whether the resizers ``a`` and ``b`` (keys of ``RESIZERS``) compute the same LR pixels at
+    ``scale``: the same taps and weights (to 1e-12) at every output pixel, borders included."""
+    n = 16 * _check_scale(scale)
+    (ia, wa), (ib, wb) = _taps(n, scale, RESIZERS[a]), _taps(n, scale, RESIZERS[b])
+    def spread(index, weight):  # (outputs, n): each output pixel's weight on each input pixel
+        dense = np.zeros((len(index), n))
+        np.add.at(dense, (np.arange(len(index))[:, None], index), weight)
+        return dense
+    return bool(np.allclose(spread(ia, wa), spread(ib, wb), rtol=0, atol=1e-12))
 
 
 def resize_down(images, scale: int, resizer: str) -> np.ndarray:

@@ -27,7 +27,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from .degradation import INTERPOLATIONS, RESIZERS, Degradation, downscale, interpolate
+from .degradation import INTERPOLATIONS, RESIZERS, Degradation, downscale, interpolate, same_resize
 from .images import to_uint8
 from .metrics import evaluate
 
@@ -49,8 +49,17 @@ PUBLISHED_PSNR = {
 
 def test_degradations(scale: int) -> tuple[Degradation, ...]:
     """The LR images photo models are scored on, one table row each: every resizer of
-    ``degradation.RESIZERS`` alone, then a blurred, a JPEG-compressed and a noisy case."""
-    return tuple(Degradation(r) for r in RESIZERS) + (
+    ``degradation.RESIZERS`` alone, then a blurred, a JPEG-compressed and a noisy case.
+
+    A resizer that gives the same LR images as one before it at this scale is left out: Pillow's
+    bicubic is the benchmark's kernel (they differ only by Pillow's rounding between its two
+    passes), OpenCV's linear is its area resize at x2, and at x3 OpenCV's cubic and linear keep
+    the same pixels as TensorFlow's bicubic (``degradation.same_resize``)."""
+    distinct = []
+    for r in RESIZERS:
+        if not any(same_resize(r, d, scale) for d in distinct):
+            distinct.append(r)
+    return tuple(Degradation(r) for r in distinct) + (
         Degradation("tf_bicubic", blur_sigma=round(0.4 * scale, 3)),
         Degradation("cv2_area", jpeg_quality=80),
         Degradation("cv2_cubic", noise_sigma=2.0),
