@@ -36,8 +36,10 @@ def test_code_stats_counts_lines_and_finds_each_miss(tmp_path):
     assert run_notebooks.target_failures(stats) == [
         "01_b.ipynb: a code cell of 16 lines (at most 15)", "01_b.ipynb: a setup cell of 6 lines (at most 5)",
         "01_b.ipynb: no closing \"What we found\" cell (reporting.Findings)"]
-    many = {f"{i:02d}_x.ipynb": dict(stats["00_a.ipynb"], lines=100) for i in range(6)}
-    assert run_notebooks.target_failures(many) == ["600 lines of notebook code (at most 500)"]
+    many = {f"{i:02d}_x.ipynb": dict(stats["00_a.ipynb"], lines=73 if i else 72) for i in range(6)}
+    assert run_notebooks.target_failures(many) == ["437 lines of notebook code in 6 notebooks (at most 432: 72 per notebook)"]
+    many["00_x.ipynb"]["lines"] = 67
+    assert run_notebooks.target_failures(many) == []  # a short notebook makes room for longer ones
 
 
 def test_extract_writes_one_python_file_per_notebook(tmp_path):
