@@ -39,11 +39,23 @@ BENCHMARK_PROTOCOL = ("MATLAB-style bicubic LR (antialiased) rounded to uint8, u
 # The original CIFAR-10 x2 study's published result, after about 14,000 optimizer steps on the full training set.
 PUBLISHED_CIFAR10_X2 = {"psnr": 28.13, "ssim": 0.9077, "steps": 14_000}
 
-# Published Y-PSNR (dB) of bicubic, SRCNN and FSRCNN under the benchmark protocol, as published SR
-# tables give them: test set -> scale -> method -> dB.
+# Published Y-PSNR (dB) on Set5 and Set14 under the benchmark protocol: test set -> scale -> method -> dB.
+# Bicubic, SRCNN and VDSR as the VDSR paper's table gives them (Kim et al., CVPR 2016); FSRCNN (Dong et al., ECCV
+# 2016) as commonly tabulated: its own paper and later re-evaluations differ by up to 0.05 dB.
+PUBLISHED_BENCHMARKS = {
+    "Set5": {2: {"bicubic": 33.66, "SRCNN": 36.66, "FSRCNN": 37.00, "VDSR": 37.53},
+             3: {"bicubic": 30.39, "SRCNN": 32.75, "FSRCNN": 33.18, "VDSR": 33.66},
+             4: {"bicubic": 28.42, "SRCNN": 30.48, "FSRCNN": 30.72, "VDSR": 31.35}},
+    "Set14": {2: {"bicubic": 30.24, "SRCNN": 32.42, "FSRCNN": 32.63, "VDSR": 33.03},
+              3: {"bicubic": 27.55, "SRCNN": 29.28, "FSRCNN": 29.43, "VDSR": 29.77},
+              4: {"bicubic": 26.00, "SRCNN": 27.49, "FSRCNN": 27.59, "VDSR": 28.01}},
+}
+
+# The gains the held-out photos are compared with: bicubic, SRCNN and FSRCNN on BSD100 (the BSDS500 validation
+# photos, the closest published set to ours) and on Set5: test set -> scale -> method -> dB.
 PUBLISHED_PSNR = {
     "BSD100": {2: {"bicubic": 29.56, "SRCNN": 31.36, "FSRCNN": 31.53}, 3: {"bicubic": 27.21, "SRCNN": 28.41, "FSRCNN": 28.53}},
-    "Set5": {2: {"bicubic": 33.66, "SRCNN": 36.66, "FSRCNN": 37.00}, 3: {"bicubic": 30.39, "SRCNN": 32.75, "FSRCNN": 33.18}},
+    "Set5": {s: {m: PUBLISHED_BENCHMARKS["Set5"][s][m] for m in ("bicubic", "SRCNN", "FSRCNN")} for s in (2, 3)},
 }
 
 
@@ -297,6 +309,35 @@ def _benchmark(upscaler, pairs: Sequence[tuple[np.ndarray, np.ndarray]], scale: 
         out["psnr"].append(scores["psnr"][0])
         out["ssim"].append(scores["ssim"][0])
     return {k: np.asarray(v, np.float64) for k, v in out.items()}
+
+
+def score_on_degradations(methods: Mapping, test_sets: Mapping[str, Sequence], scale: int, *,
+                          degradations: Sequence[Degradation] | None = None, baselines: Sequence[str] = ("bicubic", "lanczos3"),
+                          seed: int = 0) -> dict[tuple[str, str], Results]:
+    """Score methods on several test sets, each degraded in several ways (``score_degraded``).
+
+    Args:
+        methods: method name -> upscaler at ``scale`` (a Keras model, an ``peers.OpenCVPeer``, a callable).
+        test_sets: set name -> sequence of ``(H, W, 3)`` uint8 images of any sizes.
+        scale: integer factor >= 2.
+        degradations: how LR images are made (default ``test_degradations(scale)``).
+        baselines, seed: as for ``score_degraded``.
+
+    Returns:
+        ``(test set, degradation label) -> Results``, sets outermost, in the given orders.
+    """
+    degradations = test_degradations(scale) if degradations is None else tuple(degradations)
+    return {(name, d.describe()): score_degraded(methods, images, scale, d, baselines=baselines, dataset=name, seed=seed)
+            for name, images in test_sets.items() for d in degradations}
+
+
+def degradation_table(results: Mapping[tuple[str, str], Results], metric: str = "psnr") -> pd.DataFrame:
+    """``score_on_degradations``' results as one table: a row per (test set, degradation), a column
+    per method, each the mean Y ``metric`` over the set's images (dB for PSNR)."""
+    if not results:
+        raise ValueError("results is empty: nothing to tabulate.")
+    rows = {key: {m: r.mean(m, "benchmark", metric) for m in r.methods} for key, r in results.items()}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["test set", "degradation"])
 
 
 def score_models(models: Mapping, test_sets: Mapping[str, np.ndarray], *, protocols: Sequence[str] = ("rgb", "y"),

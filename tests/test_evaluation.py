@@ -254,3 +254,32 @@ def test_test_degradations_cover_every_distinct_resizer_and_the_extra_steps():
     labels = [c.describe() for c in evaluation.test_degradations(3)]
     assert len(set(labels)) == len(labels)
     assert labels[-3:] == ["blur 1.2 + tf_bicubic", "cv2_area + JPEG 80", "cv2_cubic + noise 2"]
+
+
+def test_score_on_degradations_and_its_table():
+    sets = {"A": [(smooth_images(1, 24, 30, seed=s)[0] * 255).round().astype(np.uint8) for s in range(2)],
+            "B": [(smooth_images(1, 30, 24, seed=9)[0] * 255).round().astype(np.uint8)]}
+    cases = (degradation.Degradation("benchmark"), degradation.Degradation("cv2_area", jpeg_quality=60))
+    results = evaluation.score_on_degradations({"nearest!": "nearest"}, sets, 2, degradations=cases, baselines=("bicubic",))
+    assert list(results) == [("A", "benchmark"), ("A", "cv2_area + JPEG 60"), ("B", "benchmark"), ("B", "cv2_area + JPEG 60")]
+    alone = evaluation.score_degraded({"nearest!": "nearest"}, sets["B"], 2, cases[1], baselines=("bicubic",), dataset="B")
+    np.testing.assert_array_equal(results["B", "cv2_area + JPEG 60"].per_image["benchmark"]["bicubic"]["psnr"],
+                                  alone.per_image["benchmark"]["bicubic"]["psnr"])
+    table = evaluation.degradation_table(results)
+    assert table.index.names == ["test set", "degradation"] and list(table.columns) == ["nearest!", "bicubic"]
+    assert table.loc[("A", "benchmark"), "bicubic"] == pytest.approx(results["A", "benchmark"].mean("bicubic", "benchmark"))
+    assert (table["bicubic"] > table["nearest!"]).all()  # smooth images: bicubic beats nearest under every degradation
+    assert evaluation.degradation_table(results, "ssim").max().max() <= 1
+    default = evaluation.score_on_degradations({}, {"B": sets["B"]}, 3, baselines=("bicubic",))
+    assert [label for _, label in default] == [d.describe() for d in evaluation.test_degradations(3)]
+    with pytest.raises(ValueError, match="results is empty"):
+        evaluation.degradation_table({})
+
+
+def test_published_benchmarks_are_consistent_with_the_gains_table():
+    for name, by_scale in evaluation.PUBLISHED_BENCHMARKS.items():
+        assert set(by_scale) == {2, 3, 4}
+        for s, methods in by_scale.items():  # each method better than the one before it, as published
+            values = [methods[m] for m in ("bicubic", "SRCNN", "FSRCNN", "VDSR")]
+            assert values == sorted(values), (name, s)
+    assert evaluation.PUBLISHED_PSNR["Set5"][3] == {"bicubic": 30.39, "SRCNN": 32.75, "FSRCNN": 33.18}
