@@ -198,3 +198,22 @@ class OpenCVPeer:
             self._model.setModel(self.peer.algorithm, self.scale)
         sr = np.stack([self._model.upsample(np.ascontiguousarray(im[..., ::-1]))[..., ::-1] for im in lr])  # OpenCV is BGR
         return sr.astype(np.float32) / np.float32(255)
+
+
+def peers_at(scale: int, download: bool = True) -> tuple[dict[str, OpenCVPeer], dict[str, str]]:
+    """Every peer with a model for ``scale`` that can run here, and why the others cannot.
+
+    Returns:
+        ``(peers, skipped)``: ``peer.name`` (``"OpenCV FSRCNN x2"``) -> ``OpenCVPeer``, and peer name
+        -> the first line of the reason it is skipped (OpenCV missing, no weight file and no download).
+    """
+    if not opencv_available():
+        return {}, {name: f"OpenCV's contrib build is missing ({OPENCV_FIX})" for name in peers_for_scale(scale)}
+    found, skipped = {}, {}
+    for name in peers_for_scale(scale):
+        try:
+            peer = OpenCVPeer(name, scale, find_peer_file(name, scale, download=download))
+            found[peer.name] = peer
+        except (FileNotFoundError, ValueError) as e:
+            skipped[name] = str(e).splitlines()[0]
+    return found, skipped

@@ -3,6 +3,7 @@ on small synthetic data sets in a temporary $SR_DATA_DIR."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -75,10 +76,27 @@ def test_prepare_test_sets_loads_what_it_can_and_says_why_not(data_dir):
     assert list(tests.images) == ["CIFAR-10 test", "natural96 test"]
     assert tests.images["CIFAR-10 test"].shape == (32, 32, 32, 3) and tests.images["natural96 test"].shape == (20, 96, 96, 3)
     assert list(tests.labels) == ["CIFAR-10 test"] and tests.photos == []
-    assert sorted(tests.skipped) == ["STL-10 subset", "held-out photos"]
+    assert sorted(tests.skipped) == ["STL-10 subset", "Set14", "Set5", "held-out photos"]
+    assert tests.benchmarks == {} and tests.photo_sets == {}
     summary = tests.summary()
     assert "CIFAR-10 test: (32, 32, 32, 3)" in summary and "held-out photos: 0" in summary
     assert "STL-10 subset: skipped (" in summary and tests.notes[0] in summary
+
+
+def test_prepare_test_sets_loads_set5_whole_and_trims_it_outside_the_full_profile(data_dir, monkeypatch):
+    from PIL import Image
+
+    folder = data_dir / "benchmarks" / "Set5"
+    folder.mkdir(parents=True)
+    table = {}
+    for i, size in enumerate([(20, 30), (16, 16), (40, 12)]):
+        Image.fromarray(images(1, size[0], 10 + i)[0][:, :size[1]]).save(folder / f"im{i}.png")
+        table[f"im{i}.png"] = hashlib.md5((folder / f"im{i}.png").read_bytes()).hexdigest()
+    monkeypatch.setitem(data.BENCHMARK_MD5, "Set5", table)
+    quick, full = data.prepare_test_sets(QUICK, download=False), data.prepare_test_sets(config.PROFILES["full"], download=False)
+    assert [x.shape for x in full.benchmarks["Set5"]] == [(20, 20, 3), (16, 16, 3), (40, 12, 3)]
+    assert len(quick.benchmarks["Set5"]) == 2 and "Set5" not in quick.skipped and "Set14" in quick.skipped
+    assert list(quick.photo_sets) == ["Set5"] and "Set5: 2 whole images" in quick.summary()
 
 
 def test_photos_make_whole_photo_pairs_for_a_scale():

@@ -201,3 +201,23 @@ def test_real_fsrcnn_keeps_the_colours():
     direct.setModel("fsrcnn", 2)
     bgr = direct.upsample(cv2.cvtColor(lr, cv2.COLOR_RGB2BGR))
     np.testing.assert_array_equal(sr[0], cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) / np.float32(255))
+
+
+def test_peers_at_lists_the_runnable_peers_and_why_the_others_are_skipped(monkeypatch, tmp_path):
+    monkeypatch.setattr(peers, "opencv_available", lambda: False)
+    found, skipped = peers.peers_at(4)
+    assert found == {} and list(skipped) == ["FSRCNN", "ESPCN", "LapSRN"] and "opencv-contrib-python-headless" in skipped["ESPCN"]
+    monkeypatch.setattr(peers, "opencv_available", lambda: True)
+    monkeypatch.setenv("SR_PEERS_DIR", str(tmp_path))
+    monkeypatch.delenv("SR_DATA_DIR", raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    found, skipped = peers.peers_at(3, download=False)
+    assert found == {} and list(skipped) == ["FSRCNN", "FSRCNN-small", "ESPCN"]
+    assert all("could not be loaded" in why for why in skipped.values())
+
+
+@pytest.mark.skipif(REAL_PEERS is None or not peers.opencv_available(), reason="needs ../shared/peers and OpenCV's contrib build")
+def test_peers_at_finds_every_real_peer(monkeypatch):
+    monkeypatch.setenv(peers.PEERS_DIR_ENV, str(REAL_PEERS))
+    found, skipped = peers.peers_at(2)
+    assert list(found) == ["OpenCV FSRCNN x2", "OpenCV FSRCNN-small x2", "OpenCV ESPCN x2", "OpenCV LapSRN x2"] and skipped == {}

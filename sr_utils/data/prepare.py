@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..config import Profile
 from ..degradation import downscale, make_pair
+from .benchmarks import BENCHMARK_MD5, load_benchmark
 from .cifar10 import cifar10_note, load_cifar10
 from .natural96 import load_natural96
 from .photos import load_sr_images
@@ -157,6 +158,8 @@ class TestSets:
         photos: the held-out photos, whole: ``(H, W, 3)`` uint8 of varying sizes (may be empty).
         skipped: data set -> why it could not be loaded (no local copy and no download).
         notes: what a reader should know (e.g. how much of CIFAR-10 this is).
+        benchmarks: ``"Set5"`` / ``"Set14"`` -> their whole HR images, ``(H, W, 3)`` uint8 (the
+            sets that could be loaded; test sets only).
     """
 
     images: dict[str, np.ndarray]
@@ -164,17 +167,26 @@ class TestSets:
     photos: list[np.ndarray]
     skipped: dict[str, str]
     notes: list[str]
+    benchmarks: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     def summary(self) -> str:
         """The notes, each loaded set's shape, and each skipped set with the reason, one per line."""
         return "\n".join([*self.notes, *(f"{name}: {x.shape}" for name, x in self.images.items()),
-                          f"held-out photos: {len(self.photos)}", *(f"{name}: skipped ({why})" for name, why in self.skipped.items())])
+                          f"held-out photos: {len(self.photos)}", *(f"{name}: {len(x)} whole images" for name, x in self.benchmarks.items()),
+                          *(f"{name}: skipped ({why})" for name, why in self.skipped.items())])
+
+    @property
+    def photo_sets(self) -> dict[str, list[np.ndarray]]:
+        """The sets of whole photos the models for photos are scored on: Set5, Set14 and the
+        held-out photos, those that were loaded."""
+        return {**self.benchmarks, **({"held-out photos": self.photos} if self.photos else {})}
 
 
 def prepare_test_sets(profile: Profile, *, seed: int = 42, subset: str = "all", download: bool = True) -> TestSets:
     """Every test set of the evaluation that can be loaded (``load_available``): CIFAR-10 test,
-    natural96's test crops, the 256-image STL-10 subset, and the 46 held-out photos; each
-    trimmed to the profile's ``n_test`` (the photos to 3 outside the full profile).
+    natural96's test crops, the 256-image STL-10 subset, the 46 held-out photos, Set5 and Set14;
+    each trimmed to the profile's ``n_test`` (the photos to 3 and Set5 / Set14 to 2 outside the
+    full profile).
 
     Args:
         profile: the run profile (``config.get_profile()``).
@@ -187,8 +199,10 @@ def prepare_test_sets(profile: Profile, *, seed: int = 42, subset: str = "all", 
         "natural96 test": lambda: ((None, None), (load_natural96(download=download)[1], None)),
         "STL-10 subset": lambda: ((None, None), (load_stl10_subset(download=download), None)),
         "held-out photos": lambda: load_sr_images("val", limit=None if profile.name == "full" else 3, download=download)[0],
+        **{name: (lambda name=name: list(load_benchmark(name, download=download).values())) for name in BENCHMARK_MD5},
     })
     photos, images, labels, notes = loaded.pop("held-out photos", []), {}, {}, []
+    benchmarks = {name: loaded.pop(name)[:None if profile.name == "full" else 2] for name in BENCHMARK_MD5 if name in loaded}
     for name, ((x_train, _), (x, y)) in loaded.items():
         if name == "CIFAR-10":
             notes.append(cifar10_note(len(x_train), len(x), subset))
@@ -197,7 +211,7 @@ def prepare_test_sets(profile: Profile, *, seed: int = 42, subset: str = "all", 
         images[name] = x / np.float32(255)
         if y is not None:
             labels[name] = y
-    return TestSets(images, labels, photos, skipped, notes)
+    return TestSets(images, labels, photos, skipped, notes, benchmarks)
 
 
 @dataclass
