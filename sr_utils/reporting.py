@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from .config import repo_root
 from .degradation import describe as describe_degradation
-from .evaluation import BENCHMARK_PROTOCOL, PROTOCOLS, PUBLISHED_PSNR
+from .evaluation import BENCHMARK_PROTOCOL, PROTOCOLS, PUBLISHED_BENCHMARKS, PUBLISHED_PSNR
 from .metrics import SSIM_IMPLEMENTATION
 from .files import atomic_write, replace_block
 
@@ -161,7 +161,8 @@ def load_records(model_dir: str | os.PathLike) -> dict[str, TrainingRecord]:
 
 
 def metrics_json(results: dict, costs: dict[str, dict], records: dict[str, TrainingRecord], photo_results: dict, *,
-                 infos, profile: str, skipped: dict[str, str], reference: str, generated_by: str) -> dict:
+                 infos, profile: str, skipped: dict[str, str], reference: str, generated_by: str,
+                 photo_field: dict | None = None) -> dict:
     """The evaluation's output, ``model/metrics.json``: every model on each of its test sets, in
     both protocols, next to the baselines, with its cost and its training record.
 
@@ -176,6 +177,7 @@ def metrics_json(results: dict, costs: dict[str, dict], records: dict[str, Train
         skipped: test set -> why it could not be loaded in this run.
         reference: the model file every speed is also divided by.
         generated_by: the notebook, relative to the repository.
+        photo_field: the photo models against the peers, per degradation (``photo_field_json``), or None.
     """
     env = environment()
     rows = []
@@ -211,7 +213,85 @@ def metrics_json(results: dict, costs: dict[str, dict], records: dict[str, Train
                             "protocol": f"evaluation benchmark protocol: {BENCHMARK_PROTOCOL}",
                             "published": {d: {str(s): v for s, v in p.items()} for d, p in PUBLISHED_PSNR.items()},
                             "models": photos},
+        **({"photo_field": photo_field} if photo_field else {}),
     }
+
+
+def photo_field_json(results: dict[int, dict], timings: dict[int, dict[str, float]], kinds: dict[str, str],
+                     skipped: dict[str, str], timed_at: tuple[int, int]) -> dict:
+    """The photo models against bicubic, Lanczos and OpenCV's peers, per degradation, for
+    ``metrics.json["photo_field"]``.
+
+    Args:
+        results: scale -> ``evaluation.score_on_degradations`` results at that scale.
+        timings: scale -> method -> measured ms per output megapixel (``cost.compare_throughput``,
+            every method of the scale timed in turns in one run).
+        kinds: method -> ``"model"``, ``"peer"`` or ``"baseline"``.
+        skipped: what could not run (a peer, a test set) -> why.
+        timed_at: the LR size ``(h, w)`` the methods were timed at.
+
+    Returns:
+        ``{"protocol", "published", "skipped", "timed_at", "scales": {scale: {"methods": {method: {"kind",
+        "ms_per_output_mp"}}, "scores": {test set: {degradation: {method: {"psnr", "ssim", "n_images"}}}}}}}``,
+        JSON-ready (scales as strings).
+    """
+    scales = {}
+    for scale, by_case in results.items():
+        scores = {}
+        for (test_set, label), r in by_case.items():
+            scores.setdefault(test_set, {})[label] = {m: {"psnr": r.mean(m, "benchmark"), "ssim": r.mean(m, "benchmark", "ssim"),
+                                                         "n_images": r.n_images} for m in r.methods}
+        methods = next(iter(by_case.values())).methods
+        scales[str(scale)] = {"methods": {m: {"kind": kinds.get(m, "baseline"), "ms_per_output_mp": timings.get(scale, {}).get(m)}
+                                          for m in methods}, "scores": scores}
+    return {"protocol": "the benchmark protocol's scoring (uint8 output, MATLAB Y, scale-pixel border crop) on LR images "
+                        "made by each degradation in turn (evaluation.test_degradations), rounded to uint8",
+            "published": {d: {str(s): v for s, v in p.items()} for d, p in PUBLISHED_BENCHMARKS.items()},
+            "skipped": skipped, "timed_at": list(timed_at), "scales": scales}
+
+
+def benchmark_sets_table(metrics: dict) -> str:
+    """Markdown table of Set5 and Set14 under the benchmark degradation (``metrics["photo_field"]``):
+    the published rows (bicubic, SRCNN, FSRCNN, VDSR), then every method measured here, one
+    column per set and scale (Y-PSNR dB). Empty string when neither set was scored."""
+    field = metrics.get("photo_field") or {}
+    sets = [name for name in field.get("published", {}) if any(name in sc["scores"] for sc in field.get("scales", {}).values())]
+    if not sets:
+        return ""
+    columns = [(name, scale) for name in sets for scale in field["scales"] if name in field["scales"][scale]["scores"]]
+    lines = ["| method | " + " | ".join(f"{name} x{scale}" for name, scale in columns) + " |", "|---|" + "---|" * len(columns)]
+    for method in next(iter(field["published"].values()))["2"]:
+        cells = [field["published"][name].get(scale, {}).get(method) for name, scale in columns]
+        lines.append(f"| {method} (published) | " + " | ".join("" if v is None else f"{v:.2f}" for v in cells) + " |")
+    methods = list(dict.fromkeys(m for sc in field["scales"].values() for m in sc["methods"]))
+    for method in methods:
+        cells = []
+        for name, scale in columns:
+            got = field["scales"][scale]["scores"][name]["benchmark"].get(method)
+            cells.append("" if got is None else f"{got['psnr']:.2f}")
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def degradation_tables(metrics: dict, test_set: str = "held-out photos") -> str:
+    """Markdown tables, one per scale, of ``test_set`` made by each degradation
+    (``metrics["photo_field"]``): a row per degradation, a column per method (Y-PSNR dB), and
+    the best method of each row in bold. Empty string when that set was not scored."""
+    field = metrics.get("photo_field") or {}
+    blocks = []
+    for scale, sc in field.get("scales", {}).items():
+        if test_set not in sc["scores"]:
+            continue
+        methods = list(sc["methods"])
+        lines = [f"x{scale}, {test_set} (n = {next(iter(next(iter(sc['scores'][test_set].values())).values()))['n_images']}), "
+                 "Y-PSNR dB by how the LR images were made:", "",
+                 "| LR made by | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+        for label, row in sc["scores"][test_set].items():
+            best = max(row[m]["psnr"] for m in methods)
+            lines.append(f"| {label} | " + " | ".join(f"**{row[m]['psnr']:.2f}**" if row[m]["psnr"] == best else f"{row[m]['psnr']:.2f}"
+                                                      for m in methods) + " |")
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
 
 
 class Findings:
@@ -314,6 +394,12 @@ def readme_block(metrics: dict) -> str:
     if photos:
         block += ("\nModels for photos, benchmark protocol (MATLAB-style bicubic LR saved as 8-bit, Y channel, "
                   "border crop) on whole photos held out of training:\n\n" + photos)
+    sets, degraded = benchmark_sets_table(metrics), degradation_tables(metrics)
+    if sets:
+        block += ("\nSet5 and Set14 (test sets only), benchmark protocol, Y-PSNR dB: the published figures, then the models "
+                  "for photos, OpenCV's peers and the interpolations, on the same LR images:\n\n" + sets)
+    if degraded:
+        block += "\nThe same methods on LR images made other ways (`evaluation.test_degradations`), best of each row in bold:\n\n" + degraded
     return block
 
 

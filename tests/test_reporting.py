@@ -10,7 +10,7 @@ import platform
 import numpy as np
 import pytest
 
-from sr_utils import reporting
+from sr_utils import degradation, evaluation, reporting
 
 
 def metric(mean: float, std: float) -> dict:
@@ -368,3 +368,53 @@ def test_metrics_json_names_the_notebook_of_a_model_without_a_record():
     info = registry.get("natural96_x3_rsp56x4")
     with pytest.raises(ValueError, match=r"natural96_x3_rsp56x4.keras has no training record .*run notebooks/04_better_models_96.ipynb"):
         reporting.metrics_json({}, {}, {}, {}, infos=[info], profile="full", skipped={}, reference=info.file, generated_by="x")
+
+
+def _field():
+    """A photo_field section from real Results of two sets at x2 (bicubic and nearest as the 'methods')."""
+    sets = {"Set5": [(np.linspace(0, 1, 24 * 30 * 3).reshape(24, 30, 3) * 255).astype(np.uint8)],
+            "held-out photos": [(np.linspace(1, 0, 30 * 24 * 3).reshape(30, 24, 3) * 255).astype(np.uint8)] * 2}
+    cases = (degradation.Degradation("benchmark"), degradation.Degradation("cv2_cubic"))
+    results = {2: evaluation.score_on_degradations({"model": "nearest"}, sets, 2, degradations=cases, baselines=("bicubic",))}
+    return reporting.photo_field_json(results, {2: {"model": 12.5, "bicubic": 1.5}}, {"model": "model"}, {"LapSRN": "no file"}, (64, 64)), results
+
+
+def test_photo_field_json_holds_every_score_and_timing():
+    field, results = _field()
+    json.dumps(field)  # JSON-ready
+    sc = field["scales"]["2"]
+    assert sc["methods"] == {"model": {"kind": "model", "ms_per_output_mp": 12.5}, "bicubic": {"kind": "baseline", "ms_per_output_mp": 1.5}}
+    assert list(sc["scores"]) == ["Set5", "held-out photos"] and list(sc["scores"]["Set5"]) == ["benchmark", "cv2_cubic"]
+    got = sc["scores"]["held-out photos"]["cv2_cubic"]["bicubic"]
+    assert got["n_images"] == 2 and got["psnr"] == results[2]["held-out photos", "cv2_cubic"].mean("bicubic", "benchmark")
+    assert field["published"]["Set14"]["4"]["VDSR"] == 28.01 and field["skipped"] == {"LapSRN": "no file"}
+
+
+def test_benchmark_sets_table_puts_published_rows_over_the_measured_ones():
+    field, results = _field()
+    table = reporting.benchmark_sets_table({"photo_field": field}).splitlines()
+    assert table[0] == "| method | Set5 x2 |"
+    assert table[2] == "| bicubic (published) | 33.66 |" and table[5] == "| VDSR (published) | 37.53 |"
+    assert table[6] == f"| model | {results[2]['Set5', 'benchmark'].mean('model', 'benchmark'):.2f} |"
+    assert reporting.benchmark_sets_table({}) == ""
+
+
+def test_degradation_tables_mark_the_best_method_of_each_row():
+    field, results = _field()
+    text = reporting.degradation_tables({"photo_field": field})
+    lines = text.splitlines()
+    assert lines[0] == "x2, held-out photos (n = 2), Y-PSNR dB by how the LR images were made:"
+    assert lines[2] == "| LR made by | model | bicubic |"
+    bicubic = results[2]["held-out photos", "cv2_cubic"].mean("bicubic", "benchmark")
+    assert lines[5] == f"| cv2_cubic | {results[2]['held-out photos', 'cv2_cubic'].mean('model', 'benchmark'):.2f} | **{bicubic:.2f}** |"
+    assert reporting.degradation_tables({"photo_field": field}, "Set14") == ""
+
+
+def test_readme_block_adds_the_field_tables_only_when_there_is_a_field():
+    field, _ = _field()
+    base = {"models": {}, "records": [], "photo_benchmark": {"models": {}}}
+    without = reporting.readme_block(base)
+    with_field = reporting.readme_block({**base, "photo_field": field})
+    assert with_field.startswith(without) and "Set5 and Set14 (test sets only)" not in without
+    assert reporting.benchmark_sets_table({"photo_field": field}) in with_field
+    assert reporting.degradation_tables({"photo_field": field}) in with_field
