@@ -26,6 +26,7 @@ import tensorflow as tf
 from keras import layers
 from PIL import Image
 
+from .degradation import interpolate
 from .files import replace_block
 from .models import build_cifar10_x2
 
@@ -151,6 +152,26 @@ def compare_throughput(entries: dict, batch_size: int = 64, batches: int = 10, w
         }
         for name in entries
     }
+
+
+def time_methods(methods: dict, lr_size: tuple[int, int], scale: int, **timing) -> dict[str, float]:
+    """Milliseconds per output megapixel of upscalers of every kind, timed in turns on one LR image
+    (``compare_throughput`` with batches of one: photos are upscaled one at a time).
+
+    Args:
+        methods: name -> a Keras model, a callable on ``(1, h, w, 3)`` float32 in [0, 1] (an OpenCV
+            peer) or an interpolation name (``degradation.INTERPOLATIONS``).
+        lr_size: ``(h, w)`` of the LR image each call upscales.
+        scale: the factor of the interpolations.
+        timing: ``batches``, ``warmup``, ``repeats`` of ``compare_throughput``.
+
+    Returns:
+        name -> ms per output megapixel, measured on this machine in this run.
+    """
+    entries = {name: ((lambda method: lambda x: interpolate(x, scale, method))(m) if isinstance(m, str) else m, (*lr_size, 3))
+               for name, m in methods.items()}
+    timing = {k: v for k, v in timing.items() if k != "batch_size"}
+    return {name: r["ms_per_output_megapixel"] for name, r in compare_throughput(entries, batch_size=1, **timing).items()}
 
 
 def model_costs(entries: dict, originals: dict[str, str], reference: str, **timing) -> dict[str, dict]:

@@ -155,3 +155,18 @@ def test_cost_table_reads_the_costs():
     assert list(table.columns) == ["params", "GMACs / output MP", "images_per_s", "ms_per_output_mp", "macs_ratio_to_original",
                                    "time_ratio_to_original", "time_ratio_to_reference"]
     assert table.loc["a", "GMACs / output MP"] == 2.0 and table.loc["a", "params"] == 10
+
+
+def test_time_methods_times_models_peers_and_interpolations_on_one_image():
+    calls = []
+
+    def peer(x):  # an OpenCV peer takes batches too
+        calls.append(x.shape)
+        return np.repeat(np.repeat(x, 2, axis=1), 2, axis=2)
+
+    model = models.build_residual_subpixel(2, filters=4, blocks=1)
+    ms = cost.time_methods({"model": model, "peer": peer, "bicubic": "bicubic"}, (10, 8), 2, batches=1, warmup=0, repeats=2, batch_size=64)
+    assert list(ms) == ["model", "peer", "bicubic"] and all(v > 0 for v in ms.values())
+    assert calls == [(1, 10, 8, 3)] * 3  # batch_size is always one image: one to size the output, two timed rounds
+    with pytest.raises(ValueError, match="method must be one of"):
+        cost.time_methods({"cubic": "cubic-spline"}, (10, 8), 2, repeats=1)

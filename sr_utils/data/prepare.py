@@ -172,7 +172,7 @@ class TestSets:
     def summary(self) -> str:
         """The notes, each loaded set's shape, and each skipped set with the reason, one per line."""
         return "\n".join([*self.notes, *(f"{name}: {x.shape}" for name, x in self.images.items()),
-                          f"held-out photos: {len(self.photos)}", *(f"{name}: {len(x)} whole images" for name, x in self.benchmarks.items()),
+                          f"held-out photos: {len(self.photos)}", *(f"{name}: {len(x)} whole image{'s' * (len(x) != 1)}" for name, x in self.benchmarks.items()),
                           *(f"{name}: skipped ({why})" for name, why in self.skipped.items())])
 
     @property
@@ -185,7 +185,7 @@ class TestSets:
 def prepare_test_sets(profile: Profile, *, seed: int = 42, subset: str = "all", download: bool = True) -> TestSets:
     """Every test set of the evaluation that can be loaded (``load_available``): CIFAR-10 test,
     natural96's test crops, the 256-image STL-10 subset, the 46 held-out photos, Set5 and Set14;
-    each trimmed to the profile's ``n_test`` (the photos to 3 and Set5 / Set14 to 2 outside the
+    each trimmed to the profile's ``n_test`` (the photos to 3 and Set5 / Set14 to 1 outside the
     full profile).
 
     Args:
@@ -202,7 +202,7 @@ def prepare_test_sets(profile: Profile, *, seed: int = 42, subset: str = "all", 
         **{name: (lambda name=name: list(load_benchmark(name, download=download).values())) for name in BENCHMARK_MD5},
     })
     photos, images, labels, notes = loaded.pop("held-out photos", []), {}, {}, []
-    benchmarks = {name: loaded.pop(name)[:None if profile.name == "full" else 2] for name in BENCHMARK_MD5 if name in loaded}
+    benchmarks = {name: loaded.pop(name)[:None if profile.name == "full" else 1] for name in BENCHMARK_MD5 if name in loaded}
     for name, ((x_train, _), (x, y)) in loaded.items():
         if name == "CIFAR-10":
             notes.append(cifar10_note(len(x_train), len(x), subset))
