@@ -35,7 +35,9 @@ class ModelInfo:
         test_sets: names from ``TEST_SETS`` it is scored on, the main one first.
         lr_shape: the LR input ``(h, w, 3)`` its cost is measured at: that of the original model
             of its scale, so that time per output pixel compares like with like.
-        original: the name of the original study's model of its scale (its own name for one).
+        original: the name of the original study's model of its scale (its own name for one): its
+            cost is given as a ratio to that model's. At a scale no original study has (x4), the
+            model of another scale it is to be compared with, per output pixel.
         notebook: the notebook that trains it, relative to the repository.
         cli_default: the ``upscale`` command line uses it by default for its scale.
     """
@@ -120,7 +122,7 @@ def trained_on(name: str, data: str, models: tuple[ModelInfo, ...] = MODELS) -> 
 
 def check(models: tuple[ModelInfo, ...] = MODELS) -> None:
     """Refuse an inconsistent registry: duplicate names, two CLI defaults for a scale, or an
-    ``original`` that is not an entry of the same scale."""
+    ``original`` that is not an entry of the same scale when that scale has an original model."""
     names = [m.name for m in models]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate model names in the registry: {sorted({n for n in names if names.count(n) > 1})}.")
@@ -128,8 +130,9 @@ def check(models: tuple[ModelInfo, ...] = MODELS) -> None:
         defaults = [m.name for m in models if m.cli_default and m.scale == scale]
         if len(defaults) > 1:
             raise ValueError(f"two command-line defaults for x{scale}: {defaults}; set cli_default=True on one of them only.")
+    originals = {m.scale for m in models if m.original == m.name}
     for m in models:
-        if get(m.original, models).scale != m.scale:
+        if get(m.original, models).scale != m.scale and m.scale in originals:
             raise ValueError(f"{m.name}: its original {m.original!r} has another scale; name the original model of x{m.scale}.")
 
 

@@ -198,11 +198,13 @@ def fit_original(model: keras.Model, train: tuple, validation: tuple, recipe: Or
 
 
 def photo_plan(scale: int, profile: Profile) -> tuple[ResidualSubpixel, BetterRecipe]:
-    """The architecture and recipe of the models for photos at ``scale`` (2 or 3), whatever their
+    """The architecture and recipe of the models for photos at ``scale`` (2, 3 or 4), whatever their
     degradation (notebooks 05 and 06): a residual sub-pixel network on batches of 16 patches of
-    32x32 LR pixels, 8,000 (x2) or 5,000 (x3) steps on a CPU and four times as many on a GPU. The
-    quick profile keeps the architecture and runs 4 steps of 4 patches of 16x16."""
-    plans = {2: (ResidualSubpixel(64, 5), 8000), 3: (ResidualSubpixel(56, 4), 5000)}
+    32x32 LR pixels, 8,000 (x2) or 5,000 (x3, x4) steps on a CPU and four times as many on a GPU.
+    At x4, 64 filters and 5 blocks cost about what x3's 56 and 4 cost per output pixel (the body
+    runs on 16 output pixels per LR pixel instead of 9). The quick profile keeps the architecture
+    and runs 4 steps of 4 patches of 16x16."""
+    plans = {2: (ResidualSubpixel(64, 5), 8000), 3: (ResidualSubpixel(56, 4), 5000), 4: (ResidualSubpixel(64, 5), 5000)}
     if scale not in plans:
         raise ValueError(f"no plan for photo models at x{scale}; there are plans for x{' and x'.join(map(str, plans))}.")
     arch, cpu_steps = plans[scale]

@@ -55,7 +55,11 @@ def test_inconsistent_entries_are_refused():
     with pytest.raises(ValueError, match=r"two command-line defaults for x2: \['a', 'b'\]; set cli_default=True on one"):
         registry.check((entry("a", cli_default=True), entry("b", cli_default=True)))
     with pytest.raises(ValueError, match="its original 'b' has another scale"):
-        registry.check((entry("a", original="b"), entry("b", scale=3)))
+        registry.check((entry("o"), entry("a", original="b"), entry("b", scale=3)))  # x2 has an original, "o"
+    # a scale that no original study has compares its models with a model of another scale
+    registry.check((entry("b", scale=3), entry("c", scale=4, original="b")))
+    with pytest.raises(ValueError, match="its original 'b' has another scale"):
+        registry.check((entry("b", scale=3), entry("c", scale=4, original="b"), entry("d", scale=4)))
 
 
 def test_check_folder_names_the_missing_entry_and_the_missing_file(tmp_path):

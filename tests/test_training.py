@@ -14,7 +14,7 @@ import pytest
 import tensorflow as tf
 from synthetic import nearest_pairs
 
-from sr_utils import config, models, pipelines, saving, training
+from sr_utils import config, cost, models, pipelines, saving, training
 
 
 def tiny_model(seed: int = 0) -> keras.Model:
@@ -326,3 +326,16 @@ def test_fit_sr_resumes_an_interrupted_run_and_keeps_one_log(tmp_path):
     with pytest.raises(ValueError, match="logs another run"):
         training.fit_sr(fresh, untouched, val, training.BetterRecipe(total_steps=6, steps_per_epoch=2), tmp_path / "best.keras",
                         tmp_path / "backup")
+
+
+def test_photo_plans_per_scale_and_their_cost():
+    full, quick = config.PROFILES["full"], config.PROFILES["quick"]
+    archs = {s: training.photo_plan(s, full)[0] for s in (2, 3, 4)}
+    assert archs == {2: models.ResidualSubpixel(64, 5), 3: models.ResidualSubpixel(56, 4), 4: models.ResidualSubpixel(64, 5)}
+    assert training.photo_plan(2, full)[1] == training.BetterRecipe(config.by_device(cpu=8000, gpu=32_000), batch_size=16, lr_patch=32)
+    assert training.photo_plan(4, quick) == (archs[4], training.BetterRecipe(4, steps_per_epoch=2, batch_size=4, lr_patch=16))
+    # x4 costs no more per output pixel than x3 (LR inputs of the same output size)
+    macs = {s: cost.macs_per_output_megapixel(archs[s].build(s), (96 // s, 96 // s, 3)) for s in (3, 4)}
+    assert macs[4] <= macs[3]
+    with pytest.raises(ValueError, match="no plan for photo models at x5; there are plans for x2 and x3 and x4"):
+        training.photo_plan(5, full)
