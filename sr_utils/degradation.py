@@ -345,7 +345,8 @@ class DegradationMix:
     def describe(self) -> str:
         """The mix in one line, for training records and model cards."""
         return (f"per patch, at random: one of {', '.join(self.resizers)} (sr_utils.degradation.RESIZERS); "
-                f"with p={self.blur_probability:g} a Gaussian pre-blur of sigma {self.blur_sigma[0]:g}-{self.blur_sigma[1]:g} x scale HR pixels; "
+                f"with p={self.blur_probability:g} a Gaussian pre-blur of sigma "
+                f"{self.blur_sigma[0]:g}-{self.blur_sigma[1]:g} x scale HR pixels; "
                 f"with p={self.noise_probability:g} Gaussian noise of sigma {self.noise_sigma[0]:g}-{self.noise_sigma[1]:g} levels; "
                 f"LR rounded to uint8; with p={self.jpeg_probability:g} JPEG at quality {self.jpeg_quality[0]}-{self.jpeg_quality[1]}")
 

@@ -399,7 +399,8 @@ def readme_block(metrics: dict) -> str:
         block += ("\nSet5 and Set14 (test sets only), benchmark protocol, Y-PSNR dB: the published figures, then the models "
                   "for photos, OpenCV's peers and the interpolations, on the same LR images:\n\n" + sets)
     if degraded:
-        block += "\nThe same methods on LR images made other ways (`evaluation.test_degradations`), best of each row in bold:\n\n" + degraded
+        block += ("\nThe same methods on LR images made other ways (`evaluation.test_degradations`), best of each row "
+                  "in bold:\n\n" + degraded)
     return block
 
 

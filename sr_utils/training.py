@@ -1,5 +1,5 @@
-"""Training: the original studies' callbacks, the better recipe's resumable fit (across sessions) and cosine
-schedule, and a BatchNorm diagnostic."""
+"""Training: the original studies' callbacks, the better recipe's fit (resumable across sessions)
+and cosine schedule, the photo models' plans, and a BatchNorm diagnostic."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import numpy as np
 
 from . import metrics, saving
 from .config import Profile, by_device, shown
-from .models import ResidualSubpixel
 from .files import atomic_write
+from .models import ResidualSubpixel
 
 
 class BestModelCheckpoint(keras.callbacks.Callback):

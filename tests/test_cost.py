@@ -79,7 +79,8 @@ def test_compare_throughput_errors():
 def test_compare_throughput_times_any_upscaler_beside_models():
     """Interpolation (or an OpenCV peer) is timed like a model: called on the batch, no training flag."""
     bicubic = lambda x: degradation.interpolate(x, 2, "bicubic")  # noqa: E731
-    r = cost.compare_throughput({"bicubic": (bicubic, (6, 5, 3)), "model": (models.build_residual_subpixel(2, filters=4, blocks=1), (6, 5, 3))},
+    model = models.build_residual_subpixel(2, filters=4, blocks=1)
+    r = cost.compare_throughput({"bicubic": (bicubic, (6, 5, 3)), "model": (model, (6, 5, 3))},
                                 batch_size=2, batches=1, warmup=0, repeats=2)
     assert r["bicubic"]["ms_per_output_megapixel"] == pytest.approx(r["bicubic"]["seconds"] * 1e3 / (2 * 12 * 10 / 1e6))
     assert r["model"]["seconds"] > 0

@@ -113,11 +113,12 @@ def test_photos_make_whole_photo_pairs_for_a_scale():
     assert photos.split.startswith("by photo: the 46 photos")
 
 
-def test_prepare_photos_keeps_twelve_of_each_split_outside_the_full_profile():
+def test_prepare_photos_keeps_twelve_of_each_split_outside_the_full_profile(monkeypatch):
     real = Path(__file__).resolve().parents[2] / "shared" / "data"
     folder = Path(os.environ.get(data.DATA_DIR_ENV) or real)
     if not (folder / "sr_train").is_dir():
         pytest.skip(f"no sr_train/ in {folder}: set {data.DATA_DIR_ENV} to the real data")
+    monkeypatch.setenv(data.DATA_DIR_ENV, str(folder))  # found beside the checkout, not named
     photos = data.prepare_photos(QUICK, download=False)
     assert len(photos.train) == len(photos.val) == 12 and photos.train_data == "quick-profile subset"
     assert all(p.dtype == np.uint8 and p.ndim == 3 for p in photos.train + photos.val)

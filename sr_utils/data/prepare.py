@@ -172,7 +172,8 @@ class TestSets:
     def summary(self) -> str:
         """The notes, each loaded set's shape, and each skipped set with the reason, one per line."""
         return "\n".join([*self.notes, *(f"{name}: {x.shape}" for name, x in self.images.items()),
-                          f"held-out photos: {len(self.photos)}", *(f"{name}: {len(x)} whole image{'s' * (len(x) != 1)}" for name, x in self.benchmarks.items()),
+                          f"held-out photos: {len(self.photos)}",
+                          *(f"{name}: {len(x)} whole image{'s' * (len(x) != 1)}" for name, x in self.benchmarks.items()),
                           *(f"{name}: skipped ({why})" for name, why in self.skipped.items())])
 
     @property
