@@ -28,7 +28,7 @@ from PIL import Image
 
 from .degradation import interpolate
 from .files import replace_block
-from .models import build_cifar10_x2
+from .models import build_cifar10_x2, traced
 
 
 def _static(shape, layer) -> tuple:
@@ -156,7 +156,8 @@ def compare_throughput(entries: dict, batch_size: int = 64, batches: int = 10, w
 
 def time_methods(methods: dict, lr_size: tuple[int, int], scale: int, **timing) -> dict[str, float]:
     """Milliseconds per output megapixel of upscalers of every kind, timed in turns on one LR image
-    (``compare_throughput`` with batches of one: photos are upscaled one at a time).
+    (``compare_throughput`` with batches of one: photos are upscaled one at a time). Keras models
+    run as the upscaler runs them, as one traced graph (``models.traced``).
 
     Args:
         methods: name -> a Keras model, a callable on ``(1, h, w, 3)`` float32 in [0, 1] (an OpenCV
@@ -168,8 +169,14 @@ def time_methods(methods: dict, lr_size: tuple[int, int], scale: int, **timing) 
     Returns:
         name -> ms per output megapixel, measured on this machine in this run.
     """
-    entries = {name: ((lambda method: lambda x: interpolate(x, scale, method))(m) if isinstance(m, str) else m, (*lr_size, 3))
-               for name, m in methods.items()}
+    def runnable(m):
+        if isinstance(m, str):
+            return lambda x: interpolate(x, scale, m)
+        if isinstance(m, keras.Model):
+            graph = traced(m)
+            return lambda x: graph(x).numpy()
+        return m
+    entries = {name: (runnable(m), (*lr_size, 3)) for name, m in methods.items()}
     timing = {k: v for k, v in timing.items() if k != "batch_size"}
     return {name: r["ms_per_output_megapixel"] for name, r in compare_throughput(entries, batch_size=1, **timing).items()}
 

@@ -182,3 +182,12 @@ class ResidualSubpixel:
     def describe(self, scale: int) -> str:
         """``residual_subpixel_architecture(scale, filters, blocks)``."""
         return residual_subpixel_architecture(scale, self.filters, self.blocks)
+
+
+def traced(model: keras.Model):
+    """``model`` as one TensorFlow graph for RGB batches of any size, ``(N, h, w, 3)`` float32 in
+    [0, 1] -> its output tensor: traced once, it runs faster than eager calls and frees each
+    layer's activations as it goes (on a 256-pixel tile, a peak of about 0.73 GB for the process
+    instead of 1.15 GB in eager mode, on the x2 photo model). The upscaler runs models this way,
+    and their speed is timed this way (``cost.time_methods``)."""
+    return tf.function(lambda x: model(x, training=False), input_signature=[tf.TensorSpec((None, None, None, 3), tf.float32)])
