@@ -1,4 +1,4 @@
-"""Downloads: one file to a verified place (``fetch``), and safe extraction of tar archives.
+"""Downloads: one file to a verified place (``fetch``), and safe extraction of tar and zip archives.
 
 Every download streams into a ``.<name>.<random>.part`` file of its own beside its destination,
 with a progress bar; only a
@@ -13,10 +13,13 @@ import http.client
 import ipaddress
 import os
 import secrets
+import stat
 import tarfile
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
+import zlib
 from pathlib import Path
 
 _CHUNK = 1 << 20
@@ -174,33 +177,44 @@ def _content_length(response) -> int | None:
 
 
 def safe_extract(archive: str | os.PathLike, dest: str | os.PathLike) -> list[Path]:
-    """Extract a tar archive (any compression) into ``dest``, refusing anything unsafe.
+    """Extract a tar archive (any compression) or, when its name ends in ``.zip``, a zip archive
+    into ``dest``, refusing anything unsafe.
 
     Only regular files and folders with relative paths inside ``dest`` are accepted: links,
-    devices, absolute paths and ``..`` are refused before anything is written.
+    devices, absolute paths and ``..`` components are refused before anything is written.
 
     Returns:
         The extracted files (not folders).
 
     Raises:
-        ValueError: an unsafe member (nothing extracted), or not a tar archive.
+        ValueError: an unsafe member (named; nothing extracted), or not a readable archive of its
+            kind (what was extracted before the damage is left in ``dest``).
     """
     archive, dest = Path(archive), Path(dest)
-    root = dest.resolve()
+    root, kind = dest.resolve(), "zip" if archive.suffix.lower() == ".zip" else "tar"
     try:
-        with tarfile.open(archive) as tar:
-            members = tar.getmembers()
-            for m in members:
-                target = (root / m.name).resolve()
-                if not (m.isfile() or m.isdir()) or Path(m.name).is_absolute() or \
+        with zipfile.ZipFile(archive) if kind == "zip" else tarfile.open(archive) as opened:
+            # (name, is a file, is a plain file or folder); a zip keeps a mode in external_attr (0: none)
+            if kind == "zip":
+                modes = (0, stat.S_IFREG, stat.S_IFDIR)
+                members = [(m.filename, not m.is_dir(), stat.S_IFMT(m.external_attr >> 16) in modes)
+                           for m in opened.infolist()]
+            else:
+                members = [(m.name, m.isfile(), m.isfile() or m.isdir()) for m in opened.getmembers()]
+            for name, _, plain in members:
+                target = (root / name).resolve()
+                if not plain or Path(name).is_absolute() or ".." in Path(name).parts or \
                         (target != root and root not in target.parents):
-                    raise ValueError(f"{archive}: refusing to extract the member {m.name!r} "
+                    raise ValueError(f"{archive}: refusing to extract the member {name!r} "
                                      "(only plain files and folders inside the target are allowed).")
             dest.mkdir(parents=True, exist_ok=True)
-            if hasattr(tarfile, "data_filter"):
-                tar.extractall(dest, filter="data")
+            if kind == "zip":
+                opened.extractall(dest)
+            elif hasattr(tarfile, "data_filter"):
+                opened.extractall(dest, filter="data")
             else:  # pragma: no cover - Python < 3.10.12 / 3.11.4; members were checked above
-                tar.extractall(dest)
-    except tarfile.TarError as error:
-        raise ValueError(f"{archive} is not a readable tar archive ({error}): delete it and download again.") from None
-    return [dest / m.name for m in members if m.isfile()]
+                opened.extractall(dest)
+    except (tarfile.TarError, zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise ValueError(f"{archive} is not a readable {kind} archive ({error}): "
+                         "delete it and download again.") from None
+    return [dest / name for name, is_file, _ in members if is_file]

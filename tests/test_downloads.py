@@ -1,10 +1,13 @@
-"""downloads.fetch and downloads.safe_extract against a web server on 127.0.0.1 (never the internet)."""
+"""downloads.fetch and downloads.safe_extract (tar and zip) against a web server on 127.0.0.1 (never the internet)."""
 
 import hashlib
 import http.client
 import io
+import re
 import ssl
+import stat
 import tarfile
+import zipfile
 
 import pytest
 
@@ -105,6 +108,7 @@ def test_safe_extract(tmp_path):
     ("/tmp/absolute.txt", b"x", "file"),
     ("top/link", "/etc/passwd", "symlink"),
     ("top/../../escaped.txt", b"x", "file"),
+    ("top/../inside.txt", b"x", "file"),  # no ".." at all, as for zip archives
 ])
 def test_safe_extract_refuses_unsafe_members_before_writing(tmp_path, member):
     archive = make_tar(tmp_path / "bad.tar.gz", [("top/fine.txt", b"ok", "file"), member])
@@ -118,6 +122,55 @@ def test_safe_extract_of_a_damaged_archive(tmp_path):
     bad.write_bytes(b"\x1f\x8b not really gzip")
     with pytest.raises(ValueError, match="is not a readable tar archive"):
         downloads.safe_extract(bad, tmp_path / "out")
+
+
+def make_zip(path, members):
+    """A zip of ``(name, payload, kind)`` members: a file, a folder, or a symbolic link to ``payload``."""
+    with zipfile.ZipFile(path, "w") as z:
+        for name, payload, kind in members:
+            if kind == "symlink":
+                info = zipfile.ZipInfo(name)
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+                z.writestr(info, payload)
+            else:
+                z.writestr(name, payload)
+    return path
+
+
+def test_safe_extract_zip(tmp_path):
+    archive = make_zip(tmp_path / "ok.zip", [("top/", b"", "dir"), ("top/a.png", b"A", "file"),
+                                             ("top/sub/b.png", b"BB", "file")])
+    files = downloads.safe_extract(archive, tmp_path / "out")
+    assert files == [tmp_path / "out" / "top" / "a.png", tmp_path / "out" / "top" / "sub" / "b.png"]
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")) == [
+        "top", "top/a.png", "top/sub", "top/sub/b.png"]
+    assert (tmp_path / "out" / "top" / "sub" / "b.png").read_bytes() == b"BB"
+
+
+@pytest.mark.parametrize("member", [
+    ("../evil.png", b"x", "file"),
+    ("/tmp/absolute.png", b"x", "file"),
+    ("top/../../evil.png", b"x", "file"),
+    ("top/../evil.png", b"x", "file"),  # inside the target, but zipfile would write it elsewhere than named
+    ("top/link", "/etc/passwd", "symlink"),
+])
+def test_safe_extract_zip_refuses_unsafe_members_before_writing(tmp_path, member):
+    archive = make_zip(tmp_path / "bad.zip", [("top/fine.png", b"ok", "file"), member])
+    with pytest.raises(ValueError, match=f"bad\\.zip: refusing to extract the member {re.escape(repr(member[0]))}"):
+        downloads.safe_extract(archive, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.zip"]  # no out/, no evil.png beside it
+
+
+def test_safe_extract_of_a_damaged_zip(tmp_path):
+    archive = make_zip(tmp_path / "ok.zip", [("a.png", b"A" * 100, "file"), ("b.png", b"B" * 100, "file")])
+    raw = archive.read_bytes()
+    (tmp_path / "cut.zip").write_bytes(raw[:120])  # no central directory
+    with pytest.raises(ValueError, match=r"cut\.zip is not a readable zip archive \(File is not a zip file\)"):
+        downloads.safe_extract(tmp_path / "cut.zip", tmp_path / "out")
+    (tmp_path / "flipped.zip").write_bytes(raw.replace(b"B" * 100, b"B" * 99 + b"C"))
+    with pytest.raises(ValueError, match=r"flipped\.zip is not a readable zip archive "
+                                         r"\(Bad CRC-32 for file 'b\.png'\): delete it and download again"):
+        downloads.safe_extract(tmp_path / "flipped.zip", tmp_path / "out")
 
 
 def test_the_suite_cannot_reach_the_internet(tmp_path, monkeypatch):
