@@ -56,11 +56,11 @@ def test_full_profile_without_data_leaves_committed_results_alone(tmp_path, monk
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
                    if o.get("name") == "stdout")
     assert text.startswith("device: ")  # the first thing the notebook prints
-    for name in ("CIFAR-10", "natural96 test", "STL-10 subset", "held-out photos"):
+    skipped = ["CIFAR-10", "STL-10 subset", "Set14", "Set5", "held-out photos", "natural96 test"]
+    for name in skipped:
         assert f"{name}: skipped (" in text
-    assert "partial evaluation (4 data set(s) skipped): results go to .sr_scratch/partial" in text
+    assert "partial evaluation (6 data set(s) skipped): results go to .sr_scratch/partial" in text
     result = json.loads(scratch.read_text())
-    assert result["profile"] == "full" and sorted(result["skipped"]) == ["CIFAR-10", "STL-10 subset",
-                                                                         "held-out photos", "natural96 test"]
+    assert result["profile"] == "full" and sorted(result["skipped"]) == skipped
     assert result["records"] == [] and len(result["models"]) == len(list((ROOT / "model").glob("*.keras")))
     assert all(m["cost"]["params"] > 0 and m["test_sets"] == [] for m in result["models"].values())
