@@ -339,3 +339,6 @@ def test_photo_plans_per_scale_and_their_cost():
     assert macs[4] <= macs[3]
     with pytest.raises(ValueError, match="no plan for photo models at x5; there are plans for x2 and x3 and x4"):
         training.photo_plan(5, full)
+    fast, recipe = training.photo_plan(3, full, fast=True)
+    assert fast == models.ResidualSubpixel(24, 1) and recipe.total_steps == config.by_device(cpu=20_000, gpu=80_000)
+    assert cost.macs_per_output_megapixel(fast.build(3), (32, 32, 3)) < macs[3] / 10
