@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import downloads
-from .locations import DATA_DIR_ENV, cache_folder, keras_cache_dir, local_data_dir, not_found
+from .locations import DATA_DIR_ENV, cache_folder, find_local_folder, not_found
 from .photos import GITHUB, read_photo
 
 # zhaohengyuan1/PAN at a pinned commit; a file is <BENCHMARK_URL>/datasets/<set>/HR/<name>.png
@@ -142,19 +142,12 @@ def find_benchmark(name: str, data_dir: str | os.PathLike | None = None, downloa
             by name) and the fix.
     """
     _benchmark_files(name)
-    folder = local_data_dir(data_dir)
-    tried = [f"local copy: {DATA_DIR_ENV} is not set"] if folder is None else []
-    candidates = ([folder / "benchmarks" / name] if folder is not None else []) + [keras_cache_dir() / "benchmarks" / name]
-    for path in candidates:
-        lacking = _missing(path, name)
-        if lacking is None:
-            return path
-        tried.append(lacking)
-    path = downloads.attempt(download, BENCHMARK_URL, lambda: download_benchmark(name), tried, f"{name} from {BENCHMARK_URL}")
+    found, tried, cache = find_local_folder(Path("benchmarks") / name, lambda folder: _missing(folder, name), data_dir)
+    path = found or downloads.attempt(download, BENCHMARK_URL, lambda: download_benchmark(name), tried, f"{name} from {BENCHMARK_URL}")
     if path is not None:
         return path
     raise not_found(f"{name} (benchmark HR images)", tried,
-                    f"run once with internet access (the PNGs go to {candidates[-1]}), or put "
+                    f"run once with internet access (the PNGs go to {cache}), or put "
                     f"benchmarks/{name}/ with its {len(BENCHMARK_MD5[name])} PNGs in a folder and set "
                     f"{DATA_DIR_ENV} to it (see data/README.md).")
 

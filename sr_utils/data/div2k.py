@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 
 from .. import downloads
-from .locations import DATA_DIR_ENV, cache_folder, keras_cache_dir, local_data_dir, not_found
+from .locations import DATA_DIR_ENV, cache_folder, find_local_folder, not_found
 
 DIV2K_URL = "https://data.vision.ee.ethz.ch/cvl/DIV2K/"
 DIV2K_FILES = {  # zip -> (bytes, sha256), as published (TensorFlow Datasets' checksum file lists them)
@@ -141,20 +141,13 @@ def find_div2k(part: str, data_dir: str | os.PathLike | None = None, download: b
             PNGs by name) and the fix.
     """
     archive_name, folder, names = _layout(part)
-    local = local_data_dir(data_dir)
-    tried = [f"local copy: {DATA_DIR_ENV} is not set"] if local is None else []
-    candidates = ([local / "DIV2K" / folder] if local is not None else []) + [keras_cache_dir() / "DIV2K" / folder]
-    for path in candidates:
-        problem = _problem(path, part)
-        if problem is None:
-            return path
-        tried.append(problem)
+    found, tried, cache = find_local_folder(Path("DIV2K") / folder, lambda path: _problem(path, part), data_dir)
     url = DIV2K_URL + archive_name
-    path = downloads.attempt(download, url, lambda: download_div2k(part), tried)
+    path = found or downloads.attempt(download, url, lambda: download_div2k(part), tried)
     if path is not None:
         return path
     raise not_found(f"DIV2K {part} ({len(names)} PNGs)", tried,
-                    f"run once with internet access (the PNGs go to {candidates[-1]}), or download {url} by "
+                    f"run once with internet access (the PNGs go to {cache}), or download {url} by "
                     f"hand, unzip it into a folder so that it holds DIV2K/{folder.as_posix()}/ with its "
                     f"{len(names)} PNGs, and set {DATA_DIR_ENV} to that folder (see data/README.md).")
 

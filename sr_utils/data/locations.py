@@ -76,3 +76,26 @@ def find_local_file(filename: str, data_dir, what: str) -> Path:
     raise not_found(
         what, tried, f"copy {filename} into a folder and set {DATA_DIR_ENV} to it (see data/README.md)."
     )
+
+
+def find_local_folder(relative: str | os.PathLike, problem, data_dir=None) -> tuple[Path | None, list[str], Path]:
+    """The local copy of a dataset folder: ``<data_dir or $SR_DATA_DIR>/<relative>``, else the same
+    under the Keras cache, the first that ``problem`` accepts.
+
+    Args:
+        relative: the folder inside a data folder (``benchmarks/Set5``, ``DIV2K/DIV2K_train_HR``).
+        problem: folder -> why it is not a complete copy, or None when it is one.
+
+    Returns:
+        ``(folder or None, tried, cache)``: the copy found, what was tried (for ``not_found``), and
+        the cache folder, where a download goes.
+    """
+    local = local_data_dir(data_dir)
+    tried = [f"local copy: {DATA_DIR_ENV} is not set"] if local is None else []
+    cache = keras_cache_dir() / relative
+    for folder in ([local / relative] if local is not None else []) + [cache]:
+        why = problem(folder)
+        if why is None:
+            return folder, tried, cache
+        tried.append(why)
+    return None, tried, cache
