@@ -36,6 +36,33 @@ def _check_scale(scale) -> int:
     return check_int(scale, "scale", 2)
 
 
+def _divisible_batch(images, scale) -> tuple[np.ndarray, int]:
+    """``images`` as float32 in [0, 1] (``to_float``) and ``scale`` checked, H and W divisible by it."""
+    scale = _check_scale(scale)
+    x = to_float(images, "images")
+    h, w = x.shape[1:3]
+    if h % scale or w % scale:
+        raise ValueError(
+            f"image size {h}x{w} is not divisible by scale {scale}; crop the images to a "
+            f"multiple of the scale first (e.g. {h - h % scale}x{w - w % scale})."
+        )
+    return x, scale
+
+
+def _whole_image(image, scale) -> tuple[np.ndarray, int]:
+    """One ``(H, W, 3)`` image of any size, checked, as float32 in [0, 1] cropped at the bottom/right
+    to a multiple of ``scale`` (the HR target of a pair), and ``scale`` checked."""
+    scale = _check_scale(scale)
+    image = np.asarray(image)
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"image must have shape (H, W, 3), got {image.shape}; convert grayscale or RGBA images to RGB first.")
+    hr = to_float(image[None], "image")[0]
+    h, w = hr.shape[:2]
+    if h < scale or w < scale:
+        raise ValueError(f"image of {h}x{w} pixels is smaller than the scale {scale}.")
+    return hr[: h - h % scale, : w - w % scale], scale
+
+
 def _resize(x: np.ndarray, size: tuple[int, int], method: str, antialias: bool) -> np.ndarray:
     out = np.empty((len(x), *size, x.shape[-1]), np.float32)
     for start in range(0, len(x), _CHUNK):
@@ -62,14 +89,8 @@ def downscale(images, scale: int, *, antialias: bool) -> np.ndarray:
         ValueError: wrong rank or channels, non-finite or out-of-range values, a scale that is
             not an integer >= 2, or a size not divisible by the scale.
     """
-    scale = _check_scale(scale)
-    x = to_float(images, "images")
+    x, scale = _divisible_batch(images, scale)
     h, w = x.shape[1:3]
-    if h % scale or w % scale:
-        raise ValueError(
-            f"image size {h}x{w} is not divisible by scale {scale}; crop the images to a "
-            f"multiple of the scale first (e.g. {h - h % scale}x{w - w % scale})."
-        )
     return _resize(x, (h // scale, w // scale), "bicubic", antialias)
 
 
@@ -90,19 +111,11 @@ def make_pair(image, scale: int, *, antialias: bool, quantize: bool = True) -> t
         ``(lr, hr)``: ``(H // scale, W // scale, 3)`` and ``(H // scale * scale, W // scale * scale, 3)``
         float32 in [0, 1].
     """
-    scale = _check_scale(scale)
-    image = np.asarray(image)
-    if image.ndim != 3 or image.shape[-1] != 3:
-        raise ValueError(f"image must have shape (H, W, 3), got {image.shape}; convert grayscale or RGBA images to RGB first.")
-    hr = to_float(image[None], "image")
-    h, w = hr.shape[1:3]
-    if h < scale or w < scale:
-        raise ValueError(f"image of {h}x{w} pixels is smaller than the scale {scale}.")
-    hr = hr[:, : h - h % scale, : w - w % scale]
-    lr = downscale(hr, scale, antialias=antialias)
+    hr, scale = _whole_image(image, scale)
+    lr = downscale(hr[None], scale, antialias=antialias)
     if quantize:
         lr = np.round(lr * 255.0) / np.float32(255.0)
-    return lr[0].astype(np.float32), hr[0]
+    return lr[0].astype(np.float32), hr
 
 
 def interpolate(images, scale: int, method: str = "bicubic") -> np.ndarray:
@@ -230,13 +243,8 @@ def resize_down(images, scale: int, resizer: str) -> np.ndarray:
         raise ValueError(f"resizer must be one of {sorted(RESIZERS)}, got {resizer!r}.")
     if resizer in ("benchmark", "tf_bicubic"):
         return downscale(images, scale, antialias=resizer == "benchmark")
-    scale = _check_scale(scale)
-    x = to_float(images, "images").astype(np.float64)
-    h, w = x.shape[1:3]
-    if h % scale or w % scale:
-        raise ValueError(f"image size {h}x{w} is not divisible by scale {scale}; crop the images to a "
-                         f"multiple of the scale first (e.g. {h - h % scale}x{w - w % scale}).")
-    return np.clip(_separable(x, scale, RESIZERS[resizer]), 0.0, 1.0).astype(np.float32)
+    x, scale = _divisible_batch(images, scale)
+    return np.clip(_separable(x.astype(np.float64), scale, RESIZERS[resizer]), 0.0, 1.0).astype(np.float32)
 
 
 def _separable(x: np.ndarray, scale: int, resizer: Resizer) -> np.ndarray:
@@ -292,15 +300,7 @@ class Degradation:
             ``(lr, hr)``: ``(H // scale, W // scale, 3)`` float32 in [0, 1] on uint8 levels, and
             ``(H // scale * scale, W // scale * scale, 3)`` float32 in [0, 1].
         """
-        scale = _check_scale(scale)
-        image = np.asarray(image)
-        if image.ndim != 3 or image.shape[-1] != 3:
-            raise ValueError(f"image must have shape (H, W, 3), got {image.shape}; convert grayscale or RGBA images to RGB first.")
-        hr = to_float(image[None], "image")[0]
-        h, w = hr.shape[0] - hr.shape[0] % scale, hr.shape[1] - hr.shape[1] % scale
-        if h == 0 or w == 0:
-            raise ValueError(f"image of {image.shape[0]}x{image.shape[1]} pixels is smaller than the scale {scale}.")
-        hr = hr[:h, :w]
+        hr, scale = _whole_image(image, scale)
         x = gaussian_filter(hr, (self.blur_sigma, self.blur_sigma, 0), mode="reflect", truncate=3.0) if self.blur_sigma else hr
         lr = resize_down(np.clip(x, 0, 1)[None], scale, self.resizer)[0] * 255.0
         if self.noise_sigma:

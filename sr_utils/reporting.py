@@ -224,7 +224,7 @@ def photo_field_json(results: dict[int, dict], timings: dict[int, dict[str, floa
 
     Args:
         results: scale -> ``evaluation.score_on_degradations`` results at that scale.
-        timings: scale -> method -> measured ms per output megapixel (``cost.compare_throughput``,
+        timings: scale -> method -> measured ms per output megapixel (``cost.time_methods``,
             every method of the scale timed in turns in one run).
         kinds: method -> ``"model"``, ``"peer"`` or ``"baseline"``.
         skipped: what could not run (a peer, a test set) -> why.
