@@ -224,12 +224,16 @@ def same_resize(a: str, b: str, scale: int) -> bool:
     return bool(np.allclose(spread(ia, wa), spread(ib, wb), rtol=0, atol=1e-12))
 
 
-def resize_down(images, scale: int, resizer: str) -> np.ndarray:
+def resize_down(images, scale: int, resizer: str, numpy_only: bool = False) -> np.ndarray:
     """Shrink images by an integer factor the way ``RESIZERS[resizer]`` does.
 
     ``"benchmark"`` and ``"tf_bicubic"`` are ``downscale(antialias=True / False)`` themselves; the
     others are computed here (a separable filter, in float64) and match their library's uint8
     result to within one level once rounded. Pillow and OpenCV are not needed.
+
+    ``numpy_only=True`` computes the TensorFlow resizers here too (in float32, equal to
+    TensorFlow's result to within float rounding): for threads that must not call TensorFlow,
+    such as those feeding a ``tf.data`` pipeline (``streaming``).
 
     Args:
         images: ``(N, H, W, 3)`` float in [0, 1] or uint8; H and W divisible by ``scale``.
@@ -241,20 +245,56 @@ def resize_down(images, scale: int, resizer: str) -> np.ndarray:
     """
     if resizer not in RESIZERS:
         raise ValueError(f"resizer must be one of {sorted(RESIZERS)}, got {resizer!r}.")
-    if resizer in ("benchmark", "tf_bicubic"):
+    if resizer in ("benchmark", "tf_bicubic") and not numpy_only:
         return downscale(images, scale, antialias=resizer == "benchmark")
     x, scale = _divisible_batch(images, scale)
-    return np.clip(_separable(x.astype(np.float64), scale, RESIZERS[resizer]), 0.0, 1.0).astype(np.float32)
+    dtype = np.float32 if resizer in ("benchmark", "tf_bicubic") else np.float64  # float32: as TensorFlow computes
+    return np.clip(_separable(x.astype(dtype, copy=False), scale, RESIZERS[resizer]), 0.0, 1.0).astype(np.float32, copy=False)
 
 
 def _separable(x: np.ndarray, scale: int, resizer: Resizer) -> np.ndarray:
-    """``(N, H, W, C)`` float64 filtered and subsampled along H then W, unclipped."""
+    """``(N, H, W, C)`` filtered and subsampled along H then W, unclipped, in ``x``'s float dtype
+    (float32 for uint8, on the same [0, 255] scale).
+
+    Away from the borders every output pixel has the same taps at a stride of ``scale``: those
+    are computed on strided views, one multiply-add per tap; only the few border pixels whose
+    taps are clipped or renormalized are gathered one by one.
+    """
     for axis in (1, 2):
-        index, weight = _taps(x.shape[axis], scale, resizer)
-        shape = [1, 1, 1, 1]
-        shape[axis] = len(index)
-        x = sum(np.take(x, index[:, k], axis=axis) * weight[:, k].reshape(shape) for k in range(index.shape[1]))
+        x = _filter_axis(x, axis, scale, resizer)
     return x
+
+
+def _filter_axis(x: np.ndarray, axis: int, scale: int, resizer: Resizer) -> np.ndarray:
+    """``_separable`` along one axis of ``x``."""
+    index, weight = _taps(x.shape[axis], scale, resizer)
+    n = len(index)
+    shape = list(x.shape)
+    shape[axis] = n
+    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)  # uint8 in: float32 out, on the same [0, 255] scale
+    out = np.empty(shape, dtype)
+
+    def along(i):  # an index of `axis`, whole along the others
+        return (slice(None),) * axis + (i,)
+
+    mid = n // 2
+    offsets, w = index[mid] - mid * scale, weight[mid]
+    regular = np.all(index == np.arange(n)[:, None] * scale + offsets, axis=1) & np.all(np.abs(weight - w) < 1e-12, axis=1)
+    rows = np.flatnonzero(regular)
+    a, b = (int(rows[0]), int(rows[-1]) + 1) if len(rows) and np.all(regular[rows[0]:rows[-1] + 1]) else (0, 0)
+    if b > a:
+        acc = out[along(slice(a, b))]
+        tmp = np.empty_like(acc)
+        for k, (o, wk) in enumerate(zip(offsets, w.astype(dtype))):
+            view = x[along(slice(a * scale + o, (b - 1) * scale + o + 1, scale))]
+            if k == 0:
+                np.multiply(view, wk, out=acc)
+            else:
+                np.multiply(view, wk, out=tmp)
+                acc += tmp
+    for i in [*range(a), *range(b, n)]:
+        out[along(i)] = np.tensordot(weight[i].astype(dtype), np.take(x, index[i], axis=axis).astype(dtype, copy=False), axes=([0], [axis]))
+    return out
 
 
 @dataclass(frozen=True)
@@ -287,7 +327,8 @@ class Degradation:
             + ([f"JPEG {self.jpeg_quality}"] if self.jpeg_quality is not None else [])
         return " + ".join(parts)
 
-    def apply(self, image, scale: int, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def apply(self, image, scale: int, rng: np.random.Generator | None = None,
+              numpy_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """An (LR, HR) pair from one image of any size (cropped at the bottom/right to a multiple
         of ``scale``), as ``make_pair`` does for the benchmark degradation.
 
@@ -295,14 +336,30 @@ class Degradation:
             image: ``(H, W, 3)`` uint8 in [0, 255] or float in [0, 1].
             scale: integer factor >= 2.
             rng: draws the noise; needed only when ``noise_sigma`` > 0.
+            numpy_only: no TensorFlow call (``resize_down``); the LR image may then differ from
+                TensorFlow's by one uint8 level where a value lies on a rounding boundary.
 
         Returns:
             ``(lr, hr)``: ``(H // scale, W // scale, 3)`` float32 in [0, 1] on uint8 levels, and
             ``(H // scale * scale, W // scale * scale, 3)`` float32 in [0, 1].
         """
         hr, scale = _whole_image(image, scale)
-        x = gaussian_filter(hr, (self.blur_sigma, self.blur_sigma, 0), mode="reflect", truncate=3.0) if self.blur_sigma else hr
-        lr = resize_down(np.clip(x, 0, 1)[None], scale, self.resizer)[0] * 255.0
+        return self.lr_uint8(hr, scale, rng, numpy_only).astype(np.float32) / np.float32(255.0), hr
+
+    def lr_uint8(self, hr: np.ndarray, scale: int, rng: np.random.Generator | None = None, numpy_only: bool = False) -> np.ndarray:
+        """The LR image of ``apply`` as ``(H // scale, W // scale, 3)`` uint8, from an HR image whose sides
+        are multiples of ``scale``: ``(H, W, 3)`` float32 in [0, 1], or uint8 (then, with ``numpy_only``,
+        a TensorFlow resizer and no blur, filtered as it is, without a float copy of the whole image)."""
+        tf_resizer = self.resizer in ("benchmark", "tf_bicubic")
+        if self.blur_sigma or hr.dtype != np.uint8 or not (numpy_only and tf_resizer):
+            x = hr.astype(np.float32) / np.float32(255.0) if hr.dtype == np.uint8 else hr
+            if self.blur_sigma:
+                x = gaussian_filter(x, (self.blur_sigma, self.blur_sigma, 0), mode="reflect", truncate=3.0)
+            lr = resize_down(np.clip(x, 0, 1)[None], scale, self.resizer, numpy_only)[0] * 255.0
+        else:
+            if hr.shape[0] % scale or hr.shape[1] % scale:
+                raise ValueError(f"image size {hr.shape[0]}x{hr.shape[1]} is not divisible by scale {scale}.")
+            lr = _separable(hr[None], scale, RESIZERS[self.resizer])[0]  # float32, as TensorFlow computes
         if self.noise_sigma:
             if rng is None:
                 raise ValueError("this degradation adds noise: pass rng (a numpy.random.Generator).")
@@ -312,7 +369,7 @@ class Degradation:
             buffer = io.BytesIO()
             Image.fromarray(lr).save(buffer, format="JPEG", quality=int(self.jpeg_quality))
             lr = np.asarray(Image.open(buffer).convert("RGB"))
-        return lr.astype(np.float32) / np.float32(255.0), hr
+        return lr
 
 
 @dataclass(frozen=True)

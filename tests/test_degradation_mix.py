@@ -177,3 +177,21 @@ def test_same_resize_finds_the_resizers_that_coincide():
                 same = diff < 1e-5 if {a, b} & {"tf_bicubic", "benchmark"} else diff == 0  # TF computes in float32
                 assert degradation.same_resize(a, b, scale) == same, (a, b, scale)
     assert degradation.same_resize("pil_bicubic", "benchmark", 2) and not degradation.same_resize("cv2_cubic", "tf_bicubic", 2)
+
+
+@pytest.mark.parametrize("resizer", ["benchmark", "tf_bicubic", "cv2_area", "pil_bicubic"])
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_numpy_only_lr_equals_the_tensorflow_one(resizer, scale):
+    """Degradation.lr_uint8(numpy_only=True) on uint8 (what the streaming pipeline's threads run)
+    gives apply()'s LR image: TensorFlow's for the TF resizers to within one level (over 99% equal: values on a rounding boundary),
+    the same computation, hence equal, for the others."""
+    from sr_utils.cost import synthetic_photo
+
+    image = synthetic_photo(48 * scale, 40 * scale, seed=scale)
+    d = degradation.Degradation(resizer)
+    reference = np.round(d.apply(image, scale)[0] * 255).astype(int)
+    lr = d.lr_uint8(image, scale, numpy_only=True).astype(int)
+    assert lr.shape == reference.shape == (48, 40, 3)
+    assert np.abs(lr - reference).max() <= 1 and (lr != reference).mean() < 0.01
+    if resizer not in ("benchmark", "tf_bicubic"):
+        np.testing.assert_array_equal(lr, reference)
