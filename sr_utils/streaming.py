@@ -1,0 +1,427 @@
+"""A streaming patch pipeline for training on photos of any number and size (a folder of your own
+photos, DIV2K): image files are read from disk as they are needed, never all held in memory.
+
+``photo_patch_dataset`` is an endless, seeded ``tf.data`` stream of (LR, HR) patch batches. Each
+*visit* of a photo (in a new random order every pass over the files):
+
+1. reads the file (``image_files.read_image``: upright, RGB, 8 bits), or takes it from a bounded
+   uint8 cache (``cache_mb``; least recently used photos are dropped first);
+2. degrades the whole photo once (a ``degradation.Degradation``, or a ``DegradationMix`` that
+   draws a new degradation for every visit), so every LR pixel is what that degradation gives
+   inside a whole image: no patch borders, JPEG blocks on the photo's own grid;
+3. cuts aligned random patches from it, as many as the photo has patch areas (``coverage``
+   times that: every pixel of every photo is equally likely to be seen), each flipped/rotated
+   at random (``augment``).
+
+Visits run in parallel (``parallel``); the patches of ``pool`` consecutive visits are shuffled
+together and batched, so a batch holds patches of many photos, each with its own degradation. The stream depends only
+on the seed, not on timing. Memory is bounded by the cache, plus ``pool + parallel`` visits'
+patches and photos (see ``memory_bound_mb``).
+
+``python -m sr_utils.streaming`` measures it: patches/s and peak memory on a synthetic folder of
+800 DIV2K-sized photos, next to the rate a training step consumes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections import OrderedDict, deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image, UnidentifiedImageError
+
+from .degradation import Degradation, DegradationMix
+from .image_files import read_image
+from .images import check_int
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def image_files(folder: str | os.PathLike) -> list[Path]:
+    """The image files (``IMAGE_SUFFIXES``, any case) in ``folder`` and its subfolders, sorted by path.
+
+    Raises:
+        FileNotFoundError: no such folder.
+        ValueError: a file, not a folder, or a folder without image files.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise FileNotFoundError(f"{folder} does not exist; pass a folder of photos (PNG or JPEG).")
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is a file; pass the folder that holds the photos.")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise ValueError(f"{folder} holds no image files ({', '.join(IMAGE_SUFFIXES)}); put the photos to train on in it.")
+    return files
+
+
+def _some(items: list[str], n: int = 5) -> str:
+    return "; ".join(items[:n]) + (f"; and {len(items) - n} more" if len(items) > n else "")
+
+
+def check_photos(files, min_side: int) -> list[tuple[int, int]]:
+    """Each file's ``(height, width)``, read from its header only (fast, even for DIV2K).
+
+    Raises:
+        ValueError: no files, files that are not readable images, or photos with a side under
+            ``min_side`` pixels (smaller than a training patch): the message names them.
+    """
+    files = [Path(f) for f in files]
+    if not files:
+        raise ValueError("no photos to train on: the list of files is empty.")
+    sizes, unreadable, small = [], [], []
+    for f in files:
+        try:
+            with Image.open(f) as im:
+                w, h = im.size
+                if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # stored on its side, shown upright
+                    w, h = h, w
+        except (OSError, UnidentifiedImageError) as e:
+            unreadable.append(f"{f} ({type(e).__name__})")
+            continue
+        sizes.append((h, w))
+        if min(h, w) < min_side:
+            small.append(f"{f} ({w}x{h})")
+    if unreadable:
+        raise ValueError(f"{len(unreadable)} of {len(files)} files are not readable images: {_some(unreadable)}. "
+                         "Remove or replace them.")
+    if small:
+        raise ValueError(f"{len(small)} of {len(files)} photos are smaller than a training patch ({min_side}x{min_side} "
+                         f"pixels): {_some(small)}. Remove them, or use a smaller patch (lr_patch).")
+    return sizes
+
+
+def _rgb8(pixels: np.ndarray) -> np.ndarray:
+    """``read_image``'s pixels as ``(H, W, 3)`` uint8: gray repeated, alpha dropped, 16 bits rounded to 8."""
+    if pixels.dtype == np.uint16:
+        pixels = ((pixels.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    if pixels.shape[-1] in (1, 2):
+        pixels = np.repeat(pixels[..., :1], 3, axis=-1)
+    return np.ascontiguousarray(pixels[..., :3])
+
+
+class PhotoCache:
+    """A thread-safe least-recently-used cache of decoded photos (any arrays), bounded in bytes.
+
+    ``get(key, load)`` returns the cached value or ``load()``'s, keeping it while the total of
+    the cached arrays' ``nbytes`` stays within ``max_bytes`` (0: nothing is kept). Loading runs
+    outside the lock, so several threads decode at once.
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = int(max_bytes)
+        self._items: OrderedDict = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def _size(value) -> int:
+        return sum(a.nbytes for a in value) if isinstance(value, tuple) else value.nbytes
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def get(self, key, load):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return self._items[key]
+            self.misses += 1
+        value = load()
+        size = self._size(value)
+        with self._lock:
+            if key not in self._items and size <= self.max_bytes:
+                self._items[key] = value
+                self._bytes += size
+                while self._bytes > self.max_bytes:
+                    _, old = self._items.popitem(last=False)
+                    self._bytes -= self._size(old)
+        return value
+
+
+def _cut(lr: np.ndarray, hr: np.ndarray, scale: int, lr_patch: int, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` aligned random patch pairs of an LR photo and its HR photo: ``(n, lr_patch, lr_patch, 3)``
+    and ``(n, lr_patch * scale, lr_patch * scale, 3)`` uint8."""
+    lp, hp = lr_patch, lr_patch * scale
+    ys, xs = rng.integers(0, lr.shape[0] - lp + 1, n), rng.integers(0, lr.shape[1] - lp + 1, n)
+    lr_out, hr_out = np.empty((n, lp, lp, 3), np.uint8), np.empty((n, hp, hp, 3), np.uint8)
+    for i, (y, x) in enumerate(zip(ys.tolist(), xs.tolist())):
+        lr_out[i], hr_out[i] = lr[y:y + lp, x:x + lp], hr[y * scale:y * scale + hp, x * scale:x * scale + hp]
+    return lr_out, hr_out
+
+
+def symmetries(lr, hr, seed):
+    """Each pair of a batch, ``(B, p, p, C)`` LR and ``(B, p * s, p * s, C)`` HR, turned into one of the
+    8 symmetries of a square at random (the same for both): mirrored left-right, transposed and
+    turned half a turn, each with probability 1/2, drawn with ``tf.random.stateless_uniform`` from
+    ``seed`` (a shape ``(2,)`` int tensor)."""
+    draws = tf.random.stateless_uniform((3, tf.shape(lr)[0], 1, 1, 1), seed) < 0.5
+    for flip, op in zip(tf.unstack(draws), (lambda x: tf.reverse(x, [2]), lambda x: tf.transpose(x, [0, 2, 1, 3]),
+                                            lambda x: tf.reverse(x, [1, 2]))):
+        lr, hr = tf.where(flip, op(lr), lr), tf.where(flip, op(hr), hr)
+    return lr, hr
+
+
+def memory_bound_mb(sizes, scale: int, lr_patch: int, coverage: float, pool: int, parallel: int, cache_mb: float) -> float:
+    """An estimate of the memory the pipeline holds beyond TensorFlow itself, in MB: the cache,
+    ``parallel`` visits of the largest photo in flight (its uint8 pixels and the float32 copies its
+    degradation makes) and ``pool + parallel`` visits' patches."""
+    largest = max(h * w for h, w in sizes) * 3
+    patches = max(np.ceil(coverage * h * w / (lr_patch * scale) ** 2) for h, w in sizes) * (1 + scale ** 2) * lr_patch ** 2 * 3
+    return cache_mb + (parallel * largest * (1 + 4 + 4 / scale ** 2) + (pool + parallel) * patches) / 1e6
+
+
+def photo_patch_dataset(files, scale: int, lr_patch: int, batch_size: int, degradation: Degradation | DegradationMix,
+                        seed: int = 42, augment: bool = True, coverage: float = 1.0, pool: int = 16,
+                        parallel: int | None = None, cache_mb: float = 1024):
+    """An endless, seeded ``tf.data`` stream of (LR, HR) patch batches read from photo files (see
+    the module docstring for how it works).
+
+    Args:
+        files: paths of the photos (PNG, JPEG, ...; ``image_files(folder)`` lists a folder's), each
+            at least ``lr_patch * scale`` pixels a side.
+        scale: integer factor >= 2.
+        lr_patch: LR patch side; HR patches are ``lr_patch * scale``.
+        batch_size: patches per batch.
+        degradation: a ``Degradation`` (the same for every photo) or a ``DegradationMix`` (a new
+            draw for every visit of a photo).
+        seed: everything random (order of the photos, degradations drawn, noise, patch positions,
+            flips) follows from it: the same seed gives the same stream.
+        augment: one of the 8 flips / quarter turns of each patch pair, at random.
+        coverage: patches cut per visit, as a multiple of the photo's area in HR patches (at least 1).
+        pool: visits whose patches are shuffled together (a round); the patches left over when a
+            round's count is not a multiple of ``batch_size`` join the next round.
+        parallel: visits prepared at once (default: the CPU count, at most 8).
+        cache_mb: decoded photos kept in memory, in MB (uint8; with a fixed degradation without
+            noise, their LR versions too). 0 reads every visit from disk.
+
+    Returns:
+        ``tf.data.Dataset`` of ``(lr, hr)``: ``(batch_size, lr_patch, lr_patch, 3)`` and
+        ``(batch_size, lr_patch * scale, lr_patch * scale, 3)`` float32 in [0, 1], LR on uint8
+        levels. Pass ``steps_per_epoch`` to ``fit``.
+    """
+    scale, lr_patch = check_int(scale, "scale", 2), check_int(lr_patch, "lr_patch", 1)
+    batch_size, pool = check_int(batch_size, "batch_size", 1), check_int(pool, "pool", 1)
+    parallel = check_int(parallel, "parallel", 1) if parallel is not None else min(8, os.cpu_count() or 1)
+    if not isinstance(degradation, (Degradation, DegradationMix)):
+        raise ValueError(f"degradation must be a Degradation or a DegradationMix, got {degradation!r}.")
+    if not (np.isfinite(coverage) and coverage > 0) or not (np.isfinite(cache_mb) and cache_mb >= 0):
+        raise ValueError(f"coverage must be > 0 and cache_mb >= 0, got {coverage!r} and {cache_mb!r}.")
+    files = [Path(f) for f in files]
+    hp = lr_patch * scale
+    check_photos(files, hp)
+    visit = _Visits(files, scale, lr_patch, degradation, seed, coverage, PhotoCache(int(cache_mb * 1e6)))
+
+    def as_float(index, pair):
+        lr, hr = tf.cast(pair[0], tf.float32) / 255.0, tf.cast(pair[1], tf.float32) / 255.0
+        return symmetries(lr, hr, tf.stack([tf.cast(seed, tf.int64), index])) if augment else (lr, hr)
+
+    signature = (tf.TensorSpec((batch_size, lr_patch, lr_patch, 3), tf.uint8), tf.TensorSpec((batch_size, hp, hp, 3), tf.uint8))
+    stream = tf.data.Dataset.from_generator(lambda: _batches(visit, pool, parallel, batch_size, seed), output_signature=signature)
+    stream = stream.enumerate().map(as_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(8)
+    stream.cache_stats = visit.cache  # for benchmarks: hits, misses, nbytes
+    return stream
+
+
+def _batches(visit, pool: int, parallel: int, batch_size: int, seed: int):
+    """The uint8 batches of ``photo_patch_dataset``: rounds of ``pool`` visits (prepared ``parallel``
+    at a time, ahead, in plain Python threads: degradations may call TensorFlow, which must not run
+    inside a tf.data function), each round's patches shuffled (seeded by the round) and yielded
+    batch by batch."""
+    workers = ThreadPoolExecutor(parallel, thread_name_prefix="sr-visit")
+    try:
+        ahead = deque(workers.submit(visit, i) for i in range(pool + parallel))
+        issued = len(ahead)
+        left_lr = left_hr = None  # patches of earlier rounds that did not fill a batch
+        for round_index in itertools.count():
+            parts = [] if left_lr is None else [(left_lr, left_hr)]
+            for _ in range(pool):
+                parts.append(ahead.popleft().result())
+                ahead.append(workers.submit(visit, issued))
+                issued += 1
+            lr, hr = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+            del parts
+            order = np.random.default_rng([seed, 2, round_index]).permutation(len(lr))
+            full = len(order) // batch_size * batch_size
+            for start in range(0, full, batch_size):
+                take = order[start:start + batch_size]
+                yield lr[take], hr[take]
+            left_lr, left_hr = lr[order[full:]], hr[order[full:]]
+    finally:
+        workers.shutdown(wait=False, cancel_futures=True)
+
+
+class _Visits:
+    """Visit ``i`` of the photos: photo ``order(i // n)[i % n]``, degraded and cut into patches
+    with a generator seeded by ``(seed, i)``; returns ``(lr, hr)`` uint8 patch stacks."""
+
+    def __init__(self, files, scale, lr_patch, degradation, seed, coverage, cache: PhotoCache):
+        self.files, self.scale, self.lr_patch, self.degradation = files, scale, lr_patch, degradation
+        self.seed, self.coverage, self.cache = seed, coverage, cache
+        # a fixed degradation without noise gives the same LR photo at every visit: keep it too
+        self.keep_lr = isinstance(degradation, Degradation) and not degradation.noise_sigma
+        self._orders: dict[int, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def photo(self, i: int) -> int:
+        n = len(self.files)
+        epoch = i // n
+        with self._lock:
+            if epoch not in self._orders:
+                self._orders = {e: o for e, o in self._orders.items() if e >= epoch - 1}
+                self._orders[epoch] = np.random.default_rng([self.seed, 1, epoch]).permutation(n)
+            return int(self._orders[epoch][i % n])
+
+    def _read(self, index: int) -> np.ndarray:
+        hr = _rgb8(read_image(self.files[index], max_megapixels=None).pixels)
+        s = self.scale
+        return np.ascontiguousarray(hr[: hr.shape[0] - hr.shape[0] % s, : hr.shape[1] - hr.shape[1] % s])
+
+    def __call__(self, i) -> tuple[np.ndarray, np.ndarray]:
+        i = int(i)
+        rng = np.random.default_rng([self.seed, 0, i])
+        index = self.photo(i)
+        # numpy_only: these threads feed tf.data, and TensorFlow called from them can deadlock it
+        if self.keep_lr:
+            def load():
+                hr = self._read(index)
+                return hr, self.degradation.lr_uint8(hr, self.scale, numpy_only=True)
+            hr, lr = self.cache.get(index, load)
+        else:
+            hr = self.cache.get(index, lambda: self._read(index))
+            degradation = self.degradation.draw(rng, self.scale) if isinstance(self.degradation, DegradationMix) else self.degradation
+            lr = degradation.lr_uint8(hr, self.scale, rng, numpy_only=True)
+        n = max(1, int(np.ceil(self.coverage * hr.shape[0] * hr.shape[1] / (self.lr_patch * self.scale) ** 2)))
+        return _cut(lr, hr, self.scale, self.lr_patch, n, rng)
+
+
+# --------------------------------------------------------------------------------------
+# Benchmark: python -m sr_utils.streaming
+# --------------------------------------------------------------------------------------
+def write_synthetic_photos(folder: str | os.PathLike, n: int = 800, size: tuple[int, int] = (1356, 2040), seed: int = 0) -> list[Path]:
+    """``n`` PNG photos of ``size`` (height, width; DIV2K's typical 2040x1356 by default) in
+    ``folder``: smooth colour fields with edges and fine noise (``cost.synthetic_photo``), made
+    from a few base images shifted and mirrored so that every file differs. For benchmarks only."""
+    from .cost import synthetic_photo
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    bases = [synthetic_photo(size[0] + 64, size[1] + 64, seed=seed + b) for b in range(4)]
+    paths = []
+    for i in range(n):
+        base = bases[i % 4]
+        dy, dx = (i * 7) % 64, (i * 13) % 64
+        image = base[dy:dy + size[0], dx:dx + size[1]]
+        image = image[:, ::-1] if (i // 4) % 2 else image
+        path = folder / f"{i + 1:04d}.png"
+        Image.fromarray(np.ascontiguousarray(image)).save(path, compress_level=1)
+        paths.append(path)
+    return paths
+
+
+def _measure(args) -> None:
+    """Child process of the benchmark: stream for ``--seconds`` and print one result line."""
+    from .degradation import Degradation
+
+    files = image_files(args.folder)
+    degradation = DegradationMix() if args.degradation == "mix" else Degradation(args.degradation)
+    ds = photo_patch_dataset(files, args.scale, args.lr_patch, args.batch_size, degradation, cache_mb=args.cache_mb)
+    it = iter(ds)
+    for _ in range(args.warmup):
+        next(it)
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < args.seconds:
+        next(it)
+        n += 1
+    seconds = time.perf_counter() - start
+    stats = ds.cache_stats
+    Path(args.result).write_text(json.dumps({"patches_per_s": n * args.batch_size / seconds, "seconds": seconds, "hits": stats.hits,
+                                             "reads": stats.misses, "cache_mb": stats.nbytes / 1e6}))
+
+
+def _training_rate(scale: int, lr_patch: int, batch_size: int, steps: int = 10) -> dict[str, float]:
+    """LR patches per second that one training step of each photo model plan consumes on this
+    machine (``training.photo_plan``, the better recipe's loss and optimizer, a traced step)."""
+    import keras
+
+    from .config import get_profile
+    from .training import photo_plan
+
+    rates = {}
+    for fast in (False, True):
+        arch, recipe = photo_plan(scale, get_profile("full"), fast=fast)
+        model = arch.build(scale)
+        model.compile(optimizer=keras.optimizers.Adam(1e-4), loss=recipe.loss)
+        lr = np.random.default_rng(0).random((batch_size * steps, lr_patch, lr_patch, 3), dtype=np.float32)
+        hr = np.random.default_rng(1).random((batch_size * steps, lr_patch * scale, lr_patch * scale, 3), dtype=np.float32)
+        model.fit(lr[:batch_size * 2], hr[:batch_size * 2], batch_size=batch_size, epochs=1, verbose=0)  # traces the step
+        start = time.perf_counter()
+        model.fit(lr, hr, batch_size=batch_size, epochs=1, verbose=0)
+        rates[f"{model.name} ({model.count_params():,} parameters)"] = batch_size * steps / (time.perf_counter() - start)
+    return rates
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m sr_utils.streaming",
+        description="Measure the streaming patch pipeline: patches/s and peak memory on a folder of photos "
+                    "(by default 800 synthetic DIV2K-sized PNGs made in a temporary folder and deleted after), "
+                    "next to the patches/s a training step of the photo models consumes here.")
+    parser.add_argument("--folder", help="photos to stream (default: make the synthetic folder)")
+    parser.add_argument("--images", type=int, default=800, help="synthetic photos to make (default 800)")
+    parser.add_argument("--scale", type=int, default=2)
+    parser.add_argument("--lr-patch", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--degradation", default="benchmark", help="a resizer of degradation.RESIZERS, or 'mix'")
+    parser.add_argument("--cache-mb", type=float, default=1024)
+    parser.add_argument("--seconds", type=float, default=30, help="measuring time per run (default 30)")
+    parser.add_argument("--warmup", type=int, default=200, help="batches before measuring (default 200)")
+    parser.add_argument("--result", help=argparse.SUPPRESS)  # set in the child process, which measures
+    args = parser.parse_args(argv)
+    if args.result:
+        _measure(args)
+        return 0
+    from .cost import peak_rss_mb
+
+    with tempfile.TemporaryDirectory(prefix="sr_stream_") as tmp:
+        folder = args.folder
+        if folder is None:
+            start = time.perf_counter()
+            write_synthetic_photos(tmp, args.images)
+            folder = tmp
+            print(f"made {args.images} synthetic photos of 2040x1356 in {time.perf_counter() - start:.0f} s", flush=True)
+        result = Path(tmp) / "result.json"
+        child = ["--result", str(result), "--folder", str(folder), "--scale", str(args.scale), "--lr-patch", str(args.lr_patch),
+                 "--batch-size", str(args.batch_size), "--degradation", args.degradation, "--cache-mb", str(args.cache_mb),
+                 "--seconds", str(args.seconds), "--warmup", str(args.warmup)]
+        peak_mb, _, rc = peak_rss_mb("sr_utils.streaming", child)
+        if rc or not result.is_file():
+            print(f"the measuring process failed (exit code {rc})", file=sys.stderr)
+            return rc or 1
+        r = json.loads(result.read_text())
+    print(f"pipeline ({args.degradation} degradation, x{args.scale}, {args.lr_patch}x{args.lr_patch} LR patches, "
+          f"batches of {args.batch_size}, cache {args.cache_mb:g} MB): {r['patches_per_s']:,.0f} patches/s over "
+          f"{r['seconds']:.0f} s after {args.warmup} warm-up batches; peak RSS {peak_mb:,.0f} MB; photo cache "
+          f"{r['hits']} hits, {r['reads']} reads, {r['cache_mb']:.0f} MB held at the end")
+    for name, rate in _training_rate(args.scale, args.lr_patch, args.batch_size).items():
+        print(f"a training step of {name} consumes {rate:,.0f} patches/s on this machine")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Tests of sr_utils/streaming.py: photo files found and checked, patches that are exact crops of the
+whole degraded photo (under the eight symmetries), a seeded stream, the bounded cache, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from sr_utils import streaming
+from sr_utils.degradation import Degradation, DegradationMix
+
+
+def _photos(folder, sizes, seed=0, suffix=".png"):
+    rng = np.random.default_rng(seed)
+    paths = []
+    for i, (h, w) in enumerate(sizes):
+        path = folder / f"p{i}{suffix}"
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(path)
+        paths.append(path)
+    return paths
+
+
+def _batches(ds, n):
+    return [(a.numpy(), b.numpy()) for a, b in ds.take(n)]
+
+
+def _variants(x):
+    """The 8 symmetries of a square patch (H, W, C)."""
+    return [np.rot90(f, k) for f in (x, x[:, ::-1]) for k in range(4)]
+
+
+def _find(lr_patch, hr_patch, pairs, lp, s):
+    """Which of the 8 symmetries of an aligned crop of one of the (LR, HR) ``pairs`` the patch pair
+    is, or None."""
+    for lr, hr in pairs:
+        for y in range(lr.shape[0] - lp + 1):
+            for x in range(lr.shape[1] - lp + 1):
+                crops = zip(_variants(lr[y:y + lp, x:x + lp]), _variants(hr[y * s:(y + lp) * s, x * s:(x + lp) * s]))
+                for v, (a, b) in enumerate(crops):
+                    if np.array_equal(a, lr_patch) and np.array_equal(b, hr_patch):
+                        return v
+    return None
+
+
+def test_image_files_lists_images_recursively_sorted(tmp_path):
+    (tmp_path / "sub").mkdir()
+    _photos(tmp_path, [(8, 8)], suffix=".PNG")
+    _photos(tmp_path / "sub", [(8, 8)], suffix=".jpg")
+    (tmp_path / "notes.txt").write_text("not a photo")
+    assert [p.relative_to(tmp_path).as_posix() for p in streaming.image_files(tmp_path)] == ["p0.PNG", "sub/p0.jpg"]
+
+
+def test_image_files_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        streaming.image_files(tmp_path / "missing")
+    (tmp_path / "a.txt").write_text("x")
+    with pytest.raises(ValueError, match="holds no image files"):
+        streaming.image_files(tmp_path)
+    with pytest.raises(ValueError, match="is a file"):
+        streaming.image_files(tmp_path / "a.txt")
+
+
+def test_check_photos_names_unreadable_and_small_files(tmp_path):
+    good, small = _photos(tmp_path, [(40, 50), (20, 50)])
+    assert streaming.check_photos([good], 32) == [(40, 50)]
+    with pytest.raises(ValueError, match=r"1 of 2 photos are smaller than a training patch \(32x32 pixels\): .*p1.png \(50x20\)"):
+        streaming.check_photos([good, small], 32)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG not really")
+    with pytest.raises(ValueError, match=r"1 of 2 files are not readable images: .*broken.png"):
+        streaming.check_photos([good, broken], 8)
+    with pytest.raises(ValueError, match="list of files is empty"):
+        streaming.check_photos([], 8)
+
+
+def test_patches_are_crops_of_the_whole_degraded_photo(tmp_path):
+    """Every LR patch is a crop of the degraded whole photo (made by Degradation.apply), under one
+    of the 8 symmetries, and its HR patch is the same crop of the photo at the same place."""
+    sizes = [(36, 42), (30, 30)]
+    paths = _photos(tmp_path, sizes)
+    photos = [np.asarray(Image.open(p)) for p in paths]
+    deg = Degradation("cv2_cubic", blur_sigma=0.8, jpeg_quality=80)
+    wholes = [deg.apply(im, 3, numpy_only=True) for im in photos]
+    lp, s = 4, 3
+    found, variants = 0, set()
+    for lr_b, hr_b in _batches(streaming.photo_patch_dataset(paths, s, lp, 8, deg, seed=3, parallel=2), 4):
+        assert lr_b.shape == (8, lp, lp, 3) and hr_b.shape == (8, lp * s, lp * s, 3)
+        assert lr_b.dtype == hr_b.dtype == np.float32
+        np.testing.assert_array_equal(np.round(lr_b * 255) / 255, lr_b)  # on uint8 levels
+        for a, b in zip(lr_b, hr_b):
+            v = _find(a, b, wholes, lp, s)
+            assert v is not None, "a patch pair that is no crop of the degraded photo"
+            variants.add(v)
+            found += 1
+    assert found == 32 and len(variants) >= 4  # rotated and flipped patches occur
+
+
+def test_stream_is_seeded_and_mixes_photos(tmp_path):
+    paths = _photos(tmp_path, [(40, 40)] * 6)
+    mix = DegradationMix()
+    first = _batches(streaming.photo_patch_dataset(paths, 2, 8, 4, mix, seed=5, parallel=3, pool=4), 6)
+    again = _batches(streaming.photo_patch_dataset(paths, 2, 8, 4, mix, seed=5, parallel=1, pool=4, cache_mb=0), 6)
+    other = _batches(streaming.photo_patch_dataset(paths, 2, 8, 4, mix, seed=6, parallel=3, pool=4), 6)
+    for (a, b), (c, d) in zip(first, again):  # the same with other parallelism and no cache
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+    assert not np.array_equal(first[0][1], other[0][1])
+    # a round of pool=4 visits: 4 photos x 7 patches, shuffled into 7 batches of 4 patches
+    photos = [np.asarray(Image.open(p)).astype(np.float32) / 255 for p in paths]
+    pairs = [(im, im) for im in photos]  # HR patches are crops of the photos (find them as "LR" and "HR" at x1)
+    sources = [{i for b in hr_b for i, pair in enumerate(pairs) if _find(b, b, [pair], 16, 1) is not None}
+               for _, hr_b in _batches(streaming.photo_patch_dataset(paths, 2, 8, 4, mix, seed=5, pool=4), 7)]
+    assert len(set().union(*sources)) == 4
+    assert max(len(s) for s in sources) >= 3  # batches mix photos
+
+
+def test_patches_per_visit_follow_the_photo_area(tmp_path):
+    big, small = _photos(tmp_path, [(64, 64), (32, 32)])
+    visits = streaming._Visits([big, small], 2, 8, Degradation("benchmark"), 0, 1.0, streaming.PhotoCache(0))
+    counts = {visits.photo(i): len(visits(i)[0]) for i in range(2)}
+    assert counts == {0: 16, 1: 4}  # (64 / 16) ** 2 and (32 / 16) ** 2 HR patches of 16x16
+    twice = streaming._Visits([big], 2, 8, Degradation("benchmark"), 0, 2.0, streaming.PhotoCache(0))
+    assert len(twice(0)[0]) == 32
+
+
+def test_every_pass_visits_each_photo_once_in_a_new_order(tmp_path):
+    paths = _photos(tmp_path, [(16, 16)] * 5)
+    visits = streaming._Visits(paths, 2, 4, Degradation("benchmark"), 0, 1.0, streaming.PhotoCache(0))
+    passes = [[visits.photo(e * 5 + i) for i in range(5)] for e in range(3)]
+    assert all(sorted(p) == list(range(5)) for p in passes)
+    assert passes[0] != passes[1] or passes[1] != passes[2]
+
+
+def test_photo_cache_is_bounded_and_least_recently_used():
+    cache = streaming.PhotoCache(max_bytes=250)
+    loads = []
+
+    def load(key):
+        loads.append(key)
+        return np.zeros(100, np.uint8)
+
+    for key in ["a", "b", "a", "c", "a", "b"]:
+        assert cache.get(key, lambda k=key: load(k)).shape == (100,)
+    # a, b kept; a used again; c evicts b (least recent); b is read again and evicts c
+    assert loads == ["a", "b", "c", "b"]
+    assert cache.nbytes == 200 and (cache.hits, cache.misses) == (2, 4)
+    pair = streaming.PhotoCache(max_bytes=100)
+    pair.get("x", lambda: (np.zeros(60, np.uint8), np.zeros(60, np.uint8)))  # 120 bytes: not kept
+    assert pair.nbytes == 0
+
+
+def test_rgb8_converts_gray_alpha_and_16_bits():
+    gray = np.array([[0, 255]], np.uint8)
+    assert streaming._rgb8(gray).shape == (1, 2, 3)
+    rgba = np.zeros((1, 1, 4), np.uint8)
+    assert streaming._rgb8(rgba).shape == (1, 1, 3)
+    deep = np.array([[[0, 257, 65535]]], np.uint16)
+    np.testing.assert_array_equal(streaming._rgb8(deep), [[[0, 1, 255]]])
+
+
+def test_photo_patch_dataset_errors(tmp_path):
+    paths = _photos(tmp_path, [(40, 40)])
+    with pytest.raises(ValueError, match="smaller than a training patch"):
+        streaming.photo_patch_dataset(paths, 4, 16, 2, Degradation("benchmark"))
+    with pytest.raises(ValueError, match="Degradation or a DegradationMix"):
+        streaming.photo_patch_dataset(paths, 2, 8, 2, "benchmark")
+    with pytest.raises(ValueError, match="coverage must be > 0"):
+        streaming.photo_patch_dataset(paths, 2, 8, 2, Degradation("benchmark"), coverage=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        streaming.photo_patch_dataset(paths, 2, 8, 0, Degradation("benchmark"))
+
+
+def test_synthetic_photos_differ_and_have_the_size(tmp_path):
+    paths = streaming.write_synthetic_photos(tmp_path, n=3, size=(40, 56))
+    images = [np.asarray(Image.open(p)) for p in paths]
+    assert [p.name for p in paths] == ["0001.png", "0002.png", "0003.png"]
+    assert all(im.shape == (40, 56, 3) and im.dtype == np.uint8 for im in images)
+    assert len({im.tobytes() for im in images}) == 3
+
+
+def test_rounds_smaller_than_a_batch_carry_over(tmp_path):
+    """One small photo gives 4 patches a visit: batches of 6 take patches of two visits."""
+    paths = _photos(tmp_path, [(16, 16)])
+    batches = _batches(streaming.photo_patch_dataset(paths, 2, 4, 6, Degradation("benchmark"), pool=1, augment=False), 4)
+    assert [b.shape for _, b in batches] == [(6, 8, 8, 3)] * 4
+
+
+def test_symmetries_turn_lr_and_hr_alike_into_all_eight():
+    lr = np.random.default_rng(0).random((64, 3, 3, 3)).astype(np.float32)
+    hr = np.repeat(np.repeat(lr, 2, 1), 2, 2)  # nearest upscale: stays so under any symmetry
+    a, b = (t.numpy() for t in streaming.symmetries(tf.constant(lr), tf.constant(hr), tf.constant([1, 2], tf.int64)))
+    np.testing.assert_array_equal(np.repeat(np.repeat(a, 2, 1), 2, 2), b)
+    seen = {next(v for v, x in enumerate(_variants(lr[i])) if np.array_equal(x, a[i])) for i in range(64)}
+    assert seen == set(range(8))
+    again = streaming.symmetries(tf.constant(lr), tf.constant(hr), tf.constant([1, 2], tf.int64))[0].numpy()
+    np.testing.assert_array_equal(a, again)
