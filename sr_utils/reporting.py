@@ -493,6 +493,53 @@ def model_card(metrics: dict, model_file: str) -> str:
     return "\n".join(lines)
 
 
+def record_card(record: TrainingRecord) -> str:
+    """A Markdown model card from a training record alone, for models trained outside the study
+    (``python -m sr_utils.train``): how it was trained, on what, and its scores on the record's
+    test data, beside bicubic (``extra["y_psnr_by_degradation"]`` when present)."""
+    env = record.env
+    lines = [
+        f"# `{record.model_file}`",
+        "",
+        record.description,
+        "",
+        "| | |",
+        "|---|---|",
+        f"| architecture | {record.architecture} ({record.params:,} parameters) |",
+        f"| scale | x{record.scale} |",
+        f"| training data | {record.train_data}: {record.n_train:,} training / {record.n_val:,} validation photos ({record.split}) |",
+        f"| degradation | {record.degradation} |",
+        f"| recipe | {record.recipe} |",
+        f"| training | {record.epochs_run} validation checks, {record.steps:,} optimizer steps, {record.train_seconds / 60:.1f} min on {env['hardware']} |",
+        f"| software | Python {env['python']}, TensorFlow {env['tensorflow']}, Keras {env['keras']} ({env['date']}) |",
+        f"| trained by | `{record.extra.get('command', record.notebook)}` |",
+        "",
+        f"## Scores: {record.test_data}",
+        "",
+        "Benchmark protocol: Y-PSNR (dB) of the uint8 outputs, `scale` border pixels cropped; each LR image made by the degradation named.",
+        "",
+    ]
+    by_degradation = record.extra.get("y_psnr_by_degradation")
+    if by_degradation:
+        methods = list(next(iter(by_degradation.values())))
+        lines += ["| LR made by | " + " | ".join(methods) + " | gain over bicubic |", "|---|" + "---|" * (len(methods) + 1)]
+        for degradation, row in by_degradation.items():
+            gain = f"{row['model'] - row['bicubic']:+.2f}" if {"model", "bicubic"} <= set(row) else ""
+            lines.append(f"| {degradation} | " + " | ".join(f"{row[m]:.2f}" for m in methods) + f" | {gain} |")
+    else:
+        stats = record.test.get("benchmark") or next(iter(record.test.values()))
+        lines += ["| method | PSNR dB |", "|---|---|", *[f"| {m} | {_pm(v['psnr'], 2)} |" for m, v in stats.items()]]
+    return "\n".join(lines + [""])
+
+
+def write_record_card(record: TrainingRecord, model_dir: str | os.PathLike) -> Path:
+    """Write ``record_card(record)`` to ``<model_dir>/<model stem>.md`` (atomically) and return the path."""
+    path = Path(model_dir) / (Path(record.model_file).stem + ".md")
+    with atomic_write(path) as tmp:
+        tmp.write_text(record_card(record))
+    return path
+
+
 def write_model_cards(metrics: dict, model_dir: str | os.PathLike) -> list[Path]:
     """Write ``<model_dir>/<model stem>.md`` for every model in ``metrics`` (atomically)."""
     paths = []

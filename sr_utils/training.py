@@ -261,7 +261,7 @@ class TrainingLog(keras.callbacks.Callback):
 
 
 def fit_sr(model: keras.Model, train_stream, validation_data, recipe: BetterRecipe,
-           checkpoint_path: str | os.PathLike, backup_dir: str | os.PathLike) -> Fit:
+           checkpoint_path: str | os.PathLike, backup_dir: str | os.PathLike, verbose: int = 2) -> Fit:
     """Train an SR model with the better recipe, resumably, and return its best epoch.
 
     Compiles ``model`` with Adam on ``cosine_schedule(recipe.learning_rate, recipe.total_steps)``,
@@ -275,7 +275,8 @@ def fit_sr(model: keras.Model, train_stream, validation_data, recipe: BetterReci
     the epoch log ``<backup_dir>.log.json`` (``TrainingLog``) carries the history and the time
     over. A finished run started again (same model name and size, same recipe) returns its best
     model and log without training; delete the log to train anew. Quick-profile runs always
-    train anew (``config.output_dirs`` clears their backups).
+    train anew (``config.output_dirs`` clears their backups). ``verbose``: Keras' (1 a progress bar,
+    2 one line per epoch).
 
     Returns:
         A ``Fit`` whose model is the best checkpoint reloaded (compiled with the loss and the
@@ -290,7 +291,7 @@ def fit_sr(model: keras.Model, train_stream, validation_data, recipe: BetterReci
         resuming = backup_dir.is_dir() and any(backup_dir.iterdir())
         callbacks = [log, BestModelCheckpoint(checkpoint_path, resume=resuming), keras.callbacks.BackupAndRestore(str(backup_dir))]
         model.fit(train_stream, steps_per_epoch=recipe.steps_per_epoch, epochs=recipe.total_steps // recipe.steps_per_epoch,
-                  validation_data=validation_data, callbacks=callbacks, verbose=2, shuffle=False)  # the stream is random already
+                  validation_data=validation_data, callbacks=callbacks, verbose=verbose, shuffle=False)  # the stream is random already
         log.save(finished=True)
     else:
         print(f"{shown(checkpoint_path)}: already trained ({len(log.entries)} epochs logged in {shown(log.path)}); "
