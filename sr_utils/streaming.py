@@ -165,16 +165,27 @@ def _cut(lr: np.ndarray, hr: np.ndarray, scale: int, lr_patch: int, n: int, rng:
     return lr_out, hr_out
 
 
+def _symmetry_indices(side: int) -> np.ndarray:
+    """``(8, side * side)`` int32: for each of the 8 symmetries of a square (``k`` quarter turns for
+    ``k < 4``, then ``k - 4`` quarter turns of the left-right mirror), the source pixel of each
+    output pixel, in row-major order."""
+    grid = np.arange(side * side).reshape(side, side)
+    return np.stack([np.rot90(g, k).ravel() for g in (grid, grid[:, ::-1]) for k in range(4)]).astype(np.int32)
+
+
 def symmetries(lr, hr, seed):
     """Each pair of a batch, ``(B, p, p, C)`` LR and ``(B, p * s, p * s, C)`` HR, turned into one of the
-    8 symmetries of a square at random (the same for both): mirrored left-right, transposed and
-    turned half a turn, each with probability 1/2, drawn with ``tf.random.stateless_uniform`` from
-    ``seed`` (a shape ``(2,)`` int tensor)."""
-    draws = tf.random.stateless_uniform((3, tf.shape(lr)[0], 1, 1, 1), seed) < 0.5
-    for flip, op in zip(tf.unstack(draws), (lambda x: tf.reverse(x, [2]), lambda x: tf.transpose(x, [0, 2, 1, 3]),
-                                            lambda x: tf.reverse(x, [1, 2]))):
-        lr, hr = tf.where(flip, op(lr), lr), tf.where(flip, op(hr), hr)
-    return lr, hr
+    8 symmetries of a square at random (the same for both), drawn with
+    ``tf.random.stateless_uniform`` from ``seed`` (a shape ``(2,)`` int tensor): one gather of
+    pixels per image."""
+    variant = tf.random.stateless_uniform(tf.shape(lr)[:1], seed, 0, 8, dtype=tf.int32)
+
+    def turn(x):
+        b, side, channels = tf.shape(x)[0], x.shape[1], x.shape[3]
+        source = tf.gather(tf.constant(_symmetry_indices(side)), variant)
+        return tf.reshape(tf.gather(tf.reshape(x, (b, side * side, channels)), source, batch_dims=1), tf.shape(x))
+
+    return turn(lr), turn(hr)
 
 
 def memory_bound_mb(sizes, scale: int, lr_patch: int, coverage: float, pool: int, parallel: int, cache_mb: float) -> float:
@@ -228,21 +239,21 @@ def photo_patch_dataset(files, scale: int, lr_patch: int, batch_size: int, degra
     visit = _Visits(files, scale, lr_patch, degradation, seed, coverage, PhotoCache(int(cache_mb * 1e6)))
 
     def as_float(index, pair):
-        lr, hr = tf.cast(pair[0], tf.float32) / 255.0, tf.cast(pair[1], tf.float32) / 255.0
-        return symmetries(lr, hr, tf.stack([tf.cast(seed, tf.int64), index])) if augment else (lr, hr)
+        lr, hr = symmetries(*pair, tf.stack([tf.cast(seed, tf.int64), index])) if augment else pair
+        return tf.cast(lr, tf.float32) / 255.0, tf.cast(hr, tf.float32) / 255.0
 
-    signature = (tf.TensorSpec((batch_size, lr_patch, lr_patch, 3), tf.uint8), tf.TensorSpec((batch_size, hp, hp, 3), tf.uint8))
-    stream = tf.data.Dataset.from_generator(lambda: _batches(visit, pool, parallel, batch_size, seed), output_signature=signature)
+    signature = (tf.TensorSpec((None, batch_size, lr_patch, lr_patch, 3), tf.uint8), tf.TensorSpec((None, batch_size, hp, hp, 3), tf.uint8))
+    stream = tf.data.Dataset.from_generator(lambda: _batches(visit, pool, parallel, batch_size, seed), output_signature=signature).unbatch()
     stream = stream.enumerate().map(as_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(8)
     stream.cache_stats = visit.cache  # for benchmarks: hits, misses, nbytes
     return stream
 
 
 def _batches(visit, pool: int, parallel: int, batch_size: int, seed: int):
-    """The uint8 batches of ``photo_patch_dataset``: rounds of ``pool`` visits (prepared ``parallel``
-    at a time, ahead, in plain Python threads: degradations may call TensorFlow, which must not run
-    inside a tf.data function), each round's patches shuffled (seeded by the round) and yielded
-    batch by batch."""
+    """The uint8 batches of ``photo_patch_dataset``, a round at a time: rounds of ``pool`` visits
+    (prepared ``parallel`` at a time, ahead, in plain Python threads that never call TensorFlow),
+    each round's patches shuffled (seeded by the round) and yielded as ``(batches, batch_size, ...)``
+    stacks; patches short of a whole batch join the next round."""
     workers = ThreadPoolExecutor(parallel, thread_name_prefix="sr-visit")
     try:
         ahead = deque(workers.submit(visit, i) for i in range(pool + parallel))
@@ -258,9 +269,9 @@ def _batches(visit, pool: int, parallel: int, batch_size: int, seed: int):
             del parts
             order = np.random.default_rng([seed, 2, round_index]).permutation(len(lr))
             full = len(order) // batch_size * batch_size
-            for start in range(0, full, batch_size):
-                take = order[start:start + batch_size]
-                yield lr[take], hr[take]
+            if full:  # the round's batches in one piece: one call from tf.data per round, not per batch
+                take = order[:full]
+                yield (lr[take].reshape(-1, batch_size, *lr.shape[1:]), hr[take].reshape(-1, batch_size, *hr.shape[1:]))
             left_lr, left_hr = lr[order[full:]], hr[order[full:]]
     finally:
         workers.shutdown(wait=False, cancel_futures=True)
@@ -340,7 +351,7 @@ def _measure(args) -> None:
 
     files = image_files(args.folder)
     degradation = DegradationMix() if args.degradation == "mix" else Degradation(args.degradation)
-    ds = photo_patch_dataset(files, args.scale, args.lr_patch, args.batch_size, degradation, cache_mb=args.cache_mb)
+    ds = photo_patch_dataset(files, args.scale, args.lr_patch, args.batch_size, degradation, cache_mb=args.cache_mb, coverage=args.coverage)
     it = iter(ds)
     for _ in range(args.warmup):
         next(it)
@@ -389,6 +400,7 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--degradation", default="benchmark", help="a resizer of degradation.RESIZERS, or 'mix'")
     parser.add_argument("--cache-mb", type=float, default=1024)
+    parser.add_argument("--coverage", type=float, default=1.0, help="patches per visit, in photo areas (default 1)")
     parser.add_argument("--seconds", type=float, default=30, help="measuring time per run (default 30)")
     parser.add_argument("--warmup", type=int, default=200, help="batches before measuring (default 200)")
     parser.add_argument("--result", help=argparse.SUPPRESS)  # set in the child process, which measures
@@ -407,7 +419,7 @@ def main(argv=None) -> int:
             print(f"made {args.images} synthetic photos of 2040x1356 in {time.perf_counter() - start:.0f} s", flush=True)
         result = Path(tmp) / "result.json"
         child = ["--result", str(result), "--folder", str(folder), "--scale", str(args.scale), "--lr-patch", str(args.lr_patch),
-                 "--batch-size", str(args.batch_size), "--degradation", args.degradation, "--cache-mb", str(args.cache_mb),
+                 "--batch-size", str(args.batch_size), "--degradation", args.degradation, "--cache-mb", str(args.cache_mb), "--coverage", str(args.coverage),
                  "--seconds", str(args.seconds), "--warmup", str(args.warmup)]
         peak_mb, _, rc = peak_rss_mb("sr_utils.streaming", child)
         if rc or not result.is_file():
@@ -415,7 +427,7 @@ def main(argv=None) -> int:
             return rc or 1
         r = json.loads(result.read_text())
     print(f"pipeline ({args.degradation} degradation, x{args.scale}, {args.lr_patch}x{args.lr_patch} LR patches, "
-          f"batches of {args.batch_size}, cache {args.cache_mb:g} MB): {r['patches_per_s']:,.0f} patches/s over "
+          f"batches of {args.batch_size}, cache {args.cache_mb:g} MB, coverage {args.coverage:g}): {r['patches_per_s']:,.0f} patches/s over "
           f"{r['seconds']:.0f} s after {args.warmup} warm-up batches; peak RSS {peak_mb:,.0f} MB; photo cache "
           f"{r['hits']} hits, {r['reads']} reads, {r['cache_mb']:.0f} MB held at the end")
     for name, rate in _training_rate(args.scale, args.lr_patch, args.batch_size).items():
