@@ -176,8 +176,8 @@ def main(argv=None) -> int:
 
 
 def _setup(args):
-    """Everything checked before any training: (strategy, degradation, train files, val files,
-    data label, architecture, recipe, out folder). Raises ValueError / FileNotFoundError."""
+    """Everything checked before any training: ``(strategy, degradation, train files, val files, model
+    name, data label, split, architecture, recipe, out folder)``. Raises ValueError / FileNotFoundError."""
     strategy = strategy_for(args.devices)  # first: splitting the CPU must come before TensorFlow starts
     from . import streaming
     from .config import get_profile
@@ -187,6 +187,8 @@ def _setup(args):
 
     if args.scale < 2:
         raise ValueError(f"--scale must be an integer >= 2, got {args.scale}.")
+    if args.name is not None and not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", args.name):
+        raise ValueError(f"--name {args.name!r} must be a file name of letters, digits, '_', '.' and '-'.")
     degradation = parse_degradation(args.degradation)
     if args.scale in (2, 3, 4):
         arch, plan = photo_plan(args.scale, get_profile("full"), fast=args.fast)
@@ -194,7 +196,7 @@ def _setup(args):
         raise ValueError(f"there is no plan for x{args.scale}: pass --filters, --blocks and --steps.")
     else:
         arch, plan = ResidualSubpixel(args.filters, args.blocks), None
-    arch = ResidualSubpixel(args.filters or arch.filters, args.blocks or arch.blocks)
+    arch = ResidualSubpixel(arch.filters if args.filters is None else args.filters, arch.blocks if args.blocks is None else args.blocks)
     if arch.filters < 1 or arch.blocks < 0:
         raise ValueError(f"--filters must be >= 1 and --blocks >= 0, got {arch.filters} and {arch.blocks}.")
     steps = args.steps or (plan.total_steps if plan else None)
@@ -244,13 +246,13 @@ def _run(parser: argparse.ArgumentParser, args, argv: list[str]) -> int:
     stream = streaming.photo_patch_dataset(train_files, args.scale, args.lr_patch, recipe.batch_size, degradation,
                                            seed=args.seed, cache_mb=args.cache_mb).with_options(options)
     val = streaming.photo_patch_dataset(val_files, args.scale, args.lr_patch, args.batch_size, degradation, seed=args.seed + 1,
-                                        augment=False, cache_mb=0, pool=len(val_files))
+                                        augment=False, cache_mb=0, pool=min(16, len(val_files)))
     batches = [(a.numpy(), b.numpy()) for a, b in val.take(args.val_patches // args.batch_size)]
     val_data = (np.concatenate([a for a, _ in batches]), np.concatenate([b for _, b in batches]))
     try:
         with strategy.scope():
             fit = training.fit_sr(arch.build(args.scale, name=name), stream, val_data, recipe, out / f"{name}.keras",
-                                  out / "backup" / name, verbose=2 if args.quiet else 1)
+                                  out / "backup" / name, verbose=2 if args.quiet else 1, fresh=False)
     except ValueError as e:  # another run's log under this name: nothing was trained or overwritten
         parser.exit(2, f"error: {e} Or pass another --name.\n")
     # score whole validation photos (centre crops) on the degradations trained for
@@ -283,7 +285,7 @@ def _run(parser: argparse.ArgumentParser, args, argv: list[str]) -> int:
     written = [reporting.write_record(record, out), reporting.write_record_card(record, out)]
     for d, r in scores.items():
         print(f"validation photos, {d}: model {r.mean('model', 'benchmark'):.2f} dB, bicubic {r.mean('bicubic', 'benchmark'):.2f} dB Y-PSNR")
-    print("wrote", ", ".join(str(p) for p in [out / f"{name}.keras", *written]))
+    print("wrote", ", ".join(config.shown(p) for p in [out / f"{name}.keras", *written]))
     return 0
 
 
