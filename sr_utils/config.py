@@ -4,7 +4,6 @@ device and numeric precision, and seeding."""
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,8 +74,8 @@ def output_dirs(profile: Profile, root: str | os.PathLike | None = None, partial
     ignored scratch folder (``.sr_scratch/quick/``) for the quick one, so that a smoke run never
     replaces a committed model or figure. ``partial=True`` (a full run that lacked some data)
     also goes to scratch, ``.sr_scratch/partial/``: partial results never replace committed
-    ones. The folders are created. A quick profile's training backups are cleared, so that a
-    smoke run always trains (``training.fit_sr`` would otherwise return a finished run).
+    ones. The folders are created. (A quick run trains anew: ``training.fit_sr`` deletes that
+    model's backup first.)
 
     Returns:
         ``(model_dir, plot_dir)``.
@@ -84,9 +83,8 @@ def output_dirs(profile: Profile, root: str | os.PathLike | None = None, partial
     root = Path(root) if root is not None else repo_root()
     if profile.name == "full":
         base = root / ".sr_scratch" / "partial" if partial else root
-    else:  # a quick run, partial or not, stays in its own scratch folder, and trains anew
+    else:  # a quick run, partial or not, stays in its own scratch folder
         base = root / ".sr_scratch" / profile.name
-        shutil.rmtree(base / "model" / "backup", ignore_errors=True)
     model_dir, plot_dir = base / "model", base / "plots"
     model_dir.mkdir(parents=True, exist_ok=True)
     plot_dir.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ import keras
 import numpy as np
 
 from . import metrics, saving
-from .config import Profile, by_device, shown
+from .config import Profile, by_device, get_profile, shown
 from .files import atomic_write
 from .models import ResidualSubpixel
 
@@ -261,7 +262,8 @@ class TrainingLog(keras.callbacks.Callback):
 
 
 def fit_sr(model: keras.Model, train_stream, validation_data, recipe: BetterRecipe,
-           checkpoint_path: str | os.PathLike, backup_dir: str | os.PathLike, verbose: int = 2) -> Fit:
+           checkpoint_path: str | os.PathLike, backup_dir: str | os.PathLike, verbose: int = 2,
+           fresh: bool | None = None) -> Fit:
     """Train an SR model with the better recipe, resumably, and return its best epoch.
 
     Compiles ``model`` with Adam on ``cosine_schedule(recipe.learning_rate, recipe.total_steps)``,
@@ -274,15 +276,20 @@ def fit_sr(model: keras.Model, train_stream, validation_data, recipe: BetterReci
     interrupted run continues from its last finished epoch (the data stream starts afresh), and
     the epoch log ``<backup_dir>.log.json`` (``TrainingLog``) carries the history and the time
     over. A finished run started again (same model name and size, same recipe) returns its best
-    model and log without training; delete the log to train anew. Quick-profile runs always
-    train anew (``config.output_dirs`` clears their backups). ``verbose``: Keras' (1 a progress bar,
-    2 one line per epoch).
+    model and log without training; delete the log to train anew. ``fresh=True`` trains anew,
+    deleting this run's backup and log first; the default, None, does so in the quick profile
+    (``config.get_profile``), so that a smoke run always trains, and only this run's files go (runs
+    of other models, in parallel, keep theirs). ``verbose``: Keras' (1 a progress bar, 2 one line
+    per epoch).
 
     Returns:
         A ``Fit`` whose model is the best checkpoint reloaded (compiled with the loss and the
         metrics, ready for ``evaluate``), with the whole run's history and training seconds.
     """
     backup_dir = Path(backup_dir)
+    if fresh or (fresh is None and get_profile().name != "full"):
+        shutil.rmtree(backup_dir, ignore_errors=True)
+        backup_dir.with_name(backup_dir.name + ".log.json").unlink(missing_ok=True)
     run = f"{model.name} ({model.count_params():,} parameters): {recipe.describe(recipe.total_steps // recipe.steps_per_epoch)}"
     log = TrainingLog(backup_dir.with_name(backup_dir.name + ".log.json"), run)
     if not (log.finished and Path(checkpoint_path).is_file()):

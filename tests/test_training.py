@@ -305,12 +305,12 @@ def test_fit_sr_resumes_an_interrupted_run_and_keeps_one_log(tmp_path):
     signature = tuple(tf.TensorSpec.from_tensor(t) for t in next(iter(stream)))
     broken = tf.data.Dataset.from_generator(cut_short, output_signature=signature)
     with pytest.raises(Exception, match="interrupted"):
-        training.fit_sr(model, broken, val, recipe, tmp_path / "best.keras", tmp_path / "backup")
+        training.fit_sr(model, broken, val, recipe, tmp_path / "best.keras", tmp_path / "backup", fresh=False)
     log = json.loads((tmp_path / "backup.log.json").read_text())
     assert len(log["epochs"]) == 2 and not log["finished"] and any((tmp_path / "backup").iterdir())
 
     fresh, stream2, _ = _tiny_fit_inputs()
-    fit = training.fit_sr(fresh, stream2, val, recipe, tmp_path / "best.keras", tmp_path / "backup")
+    fit = training.fit_sr(fresh, stream2, val, recipe, tmp_path / "best.keras", tmp_path / "backup", fresh=False)
     assert (fit.epochs, fit.steps) == (4, 8) and len(fit.history["val_loss"]) == 4
     assert fit.history["loss"][:2] == [e["logs"]["loss"] for e in log["epochs"]]  # the first run's epochs, kept
     assert fit.seconds == pytest.approx(sum(e["seconds"] for e in json.loads((tmp_path / "backup.log.json").read_text())["epochs"]))
@@ -320,12 +320,12 @@ def test_fit_sr_resumes_an_interrupted_run_and_keeps_one_log(tmp_path):
         raise AssertionError("a finished run must not read its stream")
         yield
     untouched = tf.data.Dataset.from_generator(never, output_signature=signature)
-    again = training.fit_sr(fresh, untouched, val, recipe, tmp_path / "best.keras", tmp_path / "backup")
+    again = training.fit_sr(fresh, untouched, val, recipe, tmp_path / "best.keras", tmp_path / "backup", fresh=False)
     assert again.history == fit.history and again.seconds == fit.seconds
     np.testing.assert_array_equal(again.model.predict(val[0], verbose=0), fit.model.predict(val[0], verbose=0))
     with pytest.raises(ValueError, match="logs another run"):
         training.fit_sr(fresh, untouched, val, training.BetterRecipe(total_steps=6, steps_per_epoch=2), tmp_path / "best.keras",
-                        tmp_path / "backup")
+                        tmp_path / "backup", fresh=False)
 
 
 def test_photo_plans_per_scale_and_their_cost():
@@ -342,3 +342,28 @@ def test_photo_plans_per_scale_and_their_cost():
     fast, recipe = training.photo_plan(3, full, fast=True)
     assert fast == models.ResidualSubpixel(24, 1) and recipe.total_steps == config.by_device(cpu=20_000, gpu=80_000)
     assert cost.macs_per_output_megapixel(fast.build(3), (32, 32, 3)) < macs[3] / 10
+
+
+def test_fit_sr_in_the_quick_profile_trains_anew_and_keeps_other_runs(tmp_path, monkeypatch):
+    """fresh=None in the quick profile: a finished run trains again, and only its own backup and
+    log are deleted (another model's, as a notebook running in parallel has, stay)."""
+    monkeypatch.setenv("SR_PROFILE", "quick")
+    recipe = training.BetterRecipe(total_steps=2, steps_per_epoch=1, batch_size=2, lr_patch=6)
+    other = tmp_path / "other"
+    other.mkdir()
+    (tmp_path / "other.log.json").write_text("{}")
+    read = [0, 0]
+    for run in range(2):
+        model, stream, val = _tiny_fit_inputs()
+        signature = tuple(tf.TensorSpec.from_tensor(t) for t in next(iter(stream)))
+
+        def counted(stream=stream, run=run):
+            for batch in stream:
+                read[run] += 1
+                yield batch
+        watched = tf.data.Dataset.from_generator(counted, output_signature=signature)
+        fit = training.fit_sr(model, watched, val, recipe, tmp_path / "best.keras", tmp_path / "backup")
+        assert fit.epochs == 2 and json.loads((tmp_path / "backup.log.json").read_text())["finished"]
+    assert min(read) >= 2  # both runs trained: 2 steps each
+    assert len(json.loads((tmp_path / "backup.log.json").read_text())["epochs"]) == 2  # the second run's own, not four
+    assert other.is_dir() and (tmp_path / "other.log.json").read_text() == "{}"
