@@ -15,8 +15,8 @@ photos, DIV2K): image files are read from disk as they are needed, never all hel
 
 Visits run in parallel (``parallel``); the patches of ``pool`` consecutive visits are shuffled
 together and batched, so a batch holds patches of many photos, each with its own degradation. The stream depends only
-on the seed, not on timing. Memory is bounded by the cache, plus ``pool + parallel`` visits'
-patches and photos (see ``memory_bound_mb``).
+on the seed, not on timing. Memory is bounded by the cache, plus about ``pool + parallel`` visits'
+patches and ``parallel`` photos being degraded.
 
 ``python -m sr_utils.streaming`` measures it: patches/s and peak memory on a synthetic folder of
 800 DIV2K-sized photos, next to the rate a training step consumes them.
@@ -186,15 +186,6 @@ def symmetries(lr, hr, seed):
         return tf.reshape(tf.gather(tf.reshape(x, (b, side * side, channels)), source, batch_dims=1), tf.shape(x))
 
     return turn(lr), turn(hr)
-
-
-def memory_bound_mb(sizes, scale: int, lr_patch: int, coverage: float, pool: int, parallel: int, cache_mb: float) -> float:
-    """An estimate of the memory the pipeline holds beyond TensorFlow itself, in MB: the cache,
-    ``parallel`` visits of the largest photo in flight (its uint8 pixels and the float32 copies its
-    degradation makes) and ``pool + parallel`` visits' patches."""
-    largest = max(h * w for h, w in sizes) * 3
-    patches = max(np.ceil(coverage * h * w / (lr_patch * scale) ** 2) for h, w in sizes) * (1 + scale ** 2) * lr_patch ** 2 * 3
-    return cache_mb + (parallel * largest * (1 + 4 + 4 / scale ** 2) + (pool + parallel) * patches) / 1e6
 
 
 def photo_patch_dataset(files, scale: int, lr_patch: int, batch_size: int, degradation: Degradation | DegradationMix,
