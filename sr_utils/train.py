@@ -253,8 +253,10 @@ def _run(parser: argparse.ArgumentParser, args, argv: list[str]) -> int:
         with strategy.scope():
             fit = training.fit_sr(arch.build(args.scale, name=name), stream, val_data, recipe, out / f"{name}.keras",
                                   out / "backup" / name, verbose=2 if args.quiet else 1, fresh=False)
-    except ValueError as e:  # another run's log under this name: nothing was trained or overwritten
-        parser.exit(2, f"error: {e} Or pass another --name.\n")
+    except ValueError as e:
+        if "logs another run" not in str(e):
+            raise
+        parser.exit(2, f"error: {e} Or pass another --name.\n")  # nothing was trained or overwritten
     # score whole validation photos (centre crops) on the degradations trained for
     from .data.photos import read_photo
 
