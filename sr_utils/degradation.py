@@ -40,13 +40,16 @@ def _divisible_batch(images, scale) -> tuple[np.ndarray, int]:
     """``images`` as float32 in [0, 1] (``to_float``) and ``scale`` checked, H and W divisible by it."""
     scale = _check_scale(scale)
     x = to_float(images, "images")
-    h, w = x.shape[1:3]
+    _check_divisible(*x.shape[1:3], scale)
+    return x, scale
+
+
+def _check_divisible(h: int, w: int, scale: int) -> None:
     if h % scale or w % scale:
         raise ValueError(
             f"image size {h}x{w} is not divisible by scale {scale}; crop the images to a "
             f"multiple of the scale first (e.g. {h - h % scale}x{w - w % scale})."
         )
-    return x, scale
 
 
 def _whole_image(image, scale) -> tuple[np.ndarray, int]:
@@ -197,6 +200,9 @@ RESIZERS = {r.name: r for r in (
 )}
 
 
+_TF_RESIZERS = ("benchmark", "tf_bicubic")  # computed by tf.image.resize (downscale), unless numpy_only
+
+
 def _taps(n: int, scale: int, resizer: Resizer) -> tuple[np.ndarray, np.ndarray]:
     """Input indices ``(n // scale, L)`` int and weights ``(n // scale, L)`` float64 of each output pixel."""
     kernel, support = _KERNELS[resizer.kernel]
@@ -245,10 +251,10 @@ def resize_down(images, scale: int, resizer: str, numpy_only: bool = False) -> n
     """
     if resizer not in RESIZERS:
         raise ValueError(f"resizer must be one of {sorted(RESIZERS)}, got {resizer!r}.")
-    if resizer in ("benchmark", "tf_bicubic") and not numpy_only:
+    if resizer in _TF_RESIZERS and not numpy_only:
         return downscale(images, scale, antialias=resizer == "benchmark")
     x, scale = _divisible_batch(images, scale)
-    dtype = np.float32 if resizer in ("benchmark", "tf_bicubic") else np.float64  # float32: as TensorFlow computes
+    dtype = np.float32 if resizer in _TF_RESIZERS else np.float64  # float32: as TensorFlow computes
     return np.clip(_separable(x.astype(dtype, copy=False), scale, RESIZERS[resizer]), 0.0, 1.0).astype(np.float32, copy=False)
 
 
@@ -350,15 +356,13 @@ class Degradation:
         """The LR image of ``apply`` as ``(H // scale, W // scale, 3)`` uint8, from an HR image whose sides
         are multiples of ``scale``: ``(H, W, 3)`` float32 in [0, 1], or uint8 (then, with ``numpy_only``,
         a TensorFlow resizer and no blur, filtered as it is, without a float copy of the whole image)."""
-        tf_resizer = self.resizer in ("benchmark", "tf_bicubic")
-        if self.blur_sigma or hr.dtype != np.uint8 or not (numpy_only and tf_resizer):
+        if self.blur_sigma or hr.dtype != np.uint8 or not (numpy_only and self.resizer in _TF_RESIZERS):
             x = hr.astype(np.float32) / np.float32(255.0) if hr.dtype == np.uint8 else hr
             if self.blur_sigma:
                 x = gaussian_filter(x, (self.blur_sigma, self.blur_sigma, 0), mode="reflect", truncate=3.0)
             lr = resize_down(np.clip(x, 0, 1)[None], scale, self.resizer, numpy_only)[0] * 255.0
         else:
-            if hr.shape[0] % scale or hr.shape[1] % scale:
-                raise ValueError(f"image size {hr.shape[0]}x{hr.shape[1]} is not divisible by scale {scale}.")
+            _check_divisible(*hr.shape[:2], scale)
             lr = _separable(hr[None], scale, RESIZERS[self.resizer])[0]  # float32, as TensorFlow computes
         if self.noise_sigma:
             if rng is None:
