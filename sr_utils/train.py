@@ -153,6 +153,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--precision", choices=("auto", "mixed", "float32"), default="auto",
                    help="'auto': mixed_float16 on a GPU, float32 on a CPU")
     p.add_argument("--cache-mb", type=float, default=1024, help="decoded photos kept in memory, in MB (default 1024)")
+    p.add_argument("--disk-cache", type=Path, help="keep decoded photos (and, for a fixed degradation, their LR images) as .npy "
+                   "files in this folder: later passes and runs read them instead of decoding; DIV2K at x2 takes about 8.3 GB")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--quiet", action="store_true", help="one line per validation check instead of a progress bar")
     return p
@@ -176,8 +178,9 @@ def main(argv=None) -> int:
 
 
 def _setup(args):
-    """Everything checked before any training: ``(strategy, degradation, train files, val files, model
-    name, data label, split, architecture, recipe, out folder)``. Raises ValueError / FileNotFoundError."""
+    """Everything checked before any training: ``(strategy, degradation, train files, val files, their
+    sizes (train, val), model name, data label, split, architecture, recipe, out folder)``. Raises
+    ValueError / FileNotFoundError."""
     strategy = strategy_for(args.devices)  # first: splitting the CPU must come before TensorFlow starts
     from . import streaming
     from .config import get_profile
@@ -220,14 +223,17 @@ def _setup(args):
         train_files, val_files = split_photos(files, args.val_fraction, args.seed)
         label = _name(Path(args.data).resolve().name)
         split = f"by photo: a seeded random {args.val_fraction:g} of the {len(files)} photos (seed {args.seed}) for validation"
-    streaming.check_photos(train_files + val_files, hr_patch)
+    sizes = streaming.check_photos(train_files + val_files, hr_patch)
+    sizes = sizes[:len(train_files)], sizes[len(train_files):]
+    if args.disk_cache is not None:
+        check_writable_folder(args.disk_cache, "the photo cache folder (--disk-cache)")
     out = check_writable_folder(args.out, "the output folder (--out)")
-    return strategy, degradation, train_files, val_files, args.name or arch.name(label, args.scale), label, split, arch, recipe, out
+    return strategy, degradation, train_files, val_files, sizes, args.name or arch.name(label, args.scale), label, split, arch, recipe, out
 
 
 def _run(parser: argparse.ArgumentParser, args, argv: list[str]) -> int:
     try:
-        strategy, degradation, train_files, val_files, name, label, split, arch, recipe, out = _setup(args)
+        strategy, degradation, train_files, val_files, sizes, name, label, split, arch, recipe, out = _setup(args)
     except (ValueError, FileNotFoundError) as e:
         parser.exit(2, f"error: {e}\n")
     import keras
@@ -244,9 +250,9 @@ def _run(parser: argparse.ArgumentParser, args, argv: list[str]) -> int:
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF  # batches are split, not files
     stream = streaming.photo_patch_dataset(train_files, args.scale, args.lr_patch, recipe.batch_size, degradation,
-                                           seed=args.seed, cache_mb=args.cache_mb).with_options(options)
+                                           seed=args.seed, cache_mb=args.cache_mb, disk_cache=args.disk_cache, sizes=sizes[0]).with_options(options)
     val = streaming.photo_patch_dataset(val_files, args.scale, args.lr_patch, args.batch_size, degradation, seed=args.seed + 1,
-                                        augment=False, cache_mb=0, pool=min(16, len(val_files)))
+                                        augment=False, cache_mb=0, pool=min(16, len(val_files)), sizes=sizes[1])
     batches = [(a.numpy(), b.numpy()) for a, b in val.take(args.val_patches // args.batch_size)]
     val_data = (np.concatenate([a for a, _ in batches]), np.concatenate([b for _, b in batches]))
     try:

@@ -141,3 +141,18 @@ def test_channel_stats_per_set_and_channel():
     table = images.channel_stats({"A": x})
     assert list(table.index) == ["A R", "A G", "A B"] and list(table.columns) == ["mean", "std"]
     assert table.loc["A R"].tolist() == [0.5, 0.0] and table.loc["A G"].tolist() == [0.5, 0.5]
+
+
+def test_symmetries_are_the_eight_distinct_flips_and_turns_and_invert():
+    from sr_utils.images import inverse_symmetry, symmetry
+
+    x = np.random.default_rng(0).random((2, 3, 5, 4))  # (N, H, W, C), not square
+    turned = [symmetry(x, k) for k in range(8)]
+    assert [t.shape for t in turned] == [(2, 3, 5, 4), (2, 5, 3, 4)] * 4
+    assert len({t.tobytes() for t in turned}) == 8
+    np.testing.assert_array_equal(turned[1], np.rot90(x, 1, axes=(1, 2)))
+    np.testing.assert_array_equal(turned[4], x[:, :, ::-1])
+    for k, t in enumerate(turned):
+        np.testing.assert_array_equal(inverse_symmetry(t, k), x)
+    with pytest.raises(ValueError, match="k must be 0-7"):
+        symmetry(x, 8)

@@ -1,11 +1,13 @@
 """Tests of sr_utils/streaming.py: photo files found and checked, patches that are exact crops of the
-whole degraded photo (under the eight symmetries), a seeded stream, the bounded cache, errors."""
+whole degraded photo (under the eight symmetries), a seeded stream, the bounded cache, the disk cache,
+errors."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
-import tensorflow as tf
 from PIL import Image
 
 from sr_utils import streaming
@@ -118,16 +120,16 @@ def test_stream_is_seeded_and_mixes_photos(tmp_path):
 
 def test_patches_per_visit_follow_the_photo_area(tmp_path):
     big, small = _photos(tmp_path, [(64, 64), (32, 32)])
-    visits = streaming._Visits([big, small], 2, 8, Degradation("benchmark"), 0, 1.0, streaming.PhotoCache(0))
+    visits = streaming._Visits([big, small], 2, 8, Degradation("benchmark"), 0, 1.0, False, streaming.PhotoCache(0))
     counts = {visits.photo(i): len(visits(i)[0]) for i in range(2)}
     assert counts == {0: 16, 1: 4}  # (64 / 16) ** 2 and (32 / 16) ** 2 HR patches of 16x16
-    twice = streaming._Visits([big], 2, 8, Degradation("benchmark"), 0, 2.0, streaming.PhotoCache(0))
+    twice = streaming._Visits([big], 2, 8, Degradation("benchmark"), 0, 2.0, False, streaming.PhotoCache(0))
     assert len(twice(0)[0]) == 32
 
 
 def test_every_pass_visits_each_photo_once_in_a_new_order(tmp_path):
     paths = _photos(tmp_path, [(16, 16)] * 5)
-    visits = streaming._Visits(paths, 2, 4, Degradation("benchmark"), 0, 1.0, streaming.PhotoCache(0))
+    visits = streaming._Visits(paths, 2, 4, Degradation("benchmark"), 0, 1.0, False, streaming.PhotoCache(0))
     passes = [[visits.photo(e * 5 + i) for i in range(5)] for e in range(3)]
     assert all(sorted(p) == list(range(5)) for p in passes)
     assert passes[0] != passes[1] or passes[1] != passes[2]
@@ -187,12 +189,90 @@ def test_rounds_smaller_than_a_batch_carry_over(tmp_path):
     assert [b.shape for _, b in batches] == [(6, 8, 8, 3)] * 4
 
 
-def test_symmetries_turn_lr_and_hr_alike_into_all_eight():
-    lr = np.random.default_rng(0).random((64, 3, 3, 3)).astype(np.float32)
-    hr = np.repeat(np.repeat(lr, 2, 1), 2, 2)  # nearest upscale: stays so under any symmetry
-    a, b = (t.numpy() for t in streaming.symmetries(tf.constant(lr), tf.constant(hr), tf.constant([1, 2], tf.int64)))
+def test_cut_turns_lr_and_hr_alike_into_all_eight_symmetries():
+    lr = np.random.default_rng(0).integers(0, 256, (5, 6, 3), dtype=np.uint8)
+    hr = np.repeat(np.repeat(lr, 2, 0), 2, 1)  # nearest upscale: stays so under any symmetry
+    a, b = streaming._cut(lr, hr, 2, 3, 64, np.random.default_rng(1), augment=True)
+    assert a.shape == (64, 3, 3, 3) and b.shape == (64, 6, 6, 3) and a.dtype == b.dtype == np.uint8
     np.testing.assert_array_equal(np.repeat(np.repeat(a, 2, 1), 2, 2), b)
-    seen = {next(v for v, x in enumerate(_variants(lr[i])) if np.array_equal(x, a[i])) for i in range(64)}
+    seen = {_find(x, y, [(lr, hr)], 3, 2) for x, y in zip(a, b)}
     assert seen == set(range(8))
-    again = streaming.symmetries(tf.constant(lr), tf.constant(hr), tf.constant([1, 2], tf.int64))[0].numpy()
-    np.testing.assert_array_equal(a, again)
+    plain = streaming._cut(lr, hr, 2, 3, 64, np.random.default_rng(1))[0]
+    assert {_find(x, x, [(lr, lr)], 3, 1) for x in plain} == {0}
+    np.testing.assert_array_equal(a, streaming._cut(lr, hr, 2, 3, 64, np.random.default_rng(1), augment=True)[0])
+
+
+@pytest.mark.parametrize("degradation", [Degradation("cv2_area", jpeg_quality=85), DegradationMix()], ids=["fixed", "mix"])
+def test_disk_cache_gives_the_same_stream_and_keeps_exactly_one_file_per_photo_and_lr_image(tmp_path, monkeypatch, degradation):
+    photos, cache = tmp_path / "photos", tmp_path / "cache"
+    photos.mkdir()
+    paths = _photos(photos, [(40, 48), (36, 36), (44, 40)])
+    plain = _batches(streaming.photo_patch_dataset(paths, 2, 8, 4, degradation, seed=2, pool=3), 8)
+    first = streaming.photo_patch_dataset(paths, 2, 8, 4, degradation, seed=2, pool=3, disk_cache=cache)
+    cached = _batches(first, 8)
+    assert first.disk_stats.hits + first.disk_stats.misses > 0
+    stems = sorted(p.name.split(".")[0] for p in cache.iterdir())
+    fixed = isinstance(degradation, Degradation)
+    assert len(stems) == 3 * (2 if fixed else 1) and {s.split("-")[0] for s in stems} == {"p0", "p1", "p2"}
+    assert sorted(p.name.split(".", 1)[1].split("-")[0] for p in cache.iterdir()) == (["hr.npy"] * 3 + ["lr"] * 3 if fixed else ["hr.npy"] * 3)
+    assert not list(cache.glob(".*"))  # no temporary files left
+    # a second run reads the cache only: decoding would fail
+    monkeypatch.setattr(streaming, "read_image", lambda *a, **k: pytest.fail("decoded a photo the disk cache holds"))
+    again = streaming.photo_patch_dataset(paths, 2, 8, 4, degradation, seed=2, pool=3, disk_cache=cache, cache_mb=0)
+    for (a, b), (c, d), (e, f) in zip(plain, cached, _batches(again, 8)):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+        np.testing.assert_array_equal(a, e)
+        np.testing.assert_array_equal(b, f)
+    assert again.disk_stats.misses == 0 and again.disk_stats.hits > 0
+
+
+def test_disk_cache_remakes_changed_photos_and_broken_files(tmp_path):
+    cache = streaming.DiskCache(tmp_path / "cache")
+    (photo,) = _photos(tmp_path, [(8, 8)])
+    path = cache.path(photo, 2)
+    assert cache.path(photo, 2) == path and cache.path(photo, 4) != path
+    assert cache.path(photo, 2, Degradation("benchmark")) != cache.path(photo, 2, Degradation("cv2_cubic"))
+    assert cache.get(path, lambda: np.arange(3, dtype=np.uint8)).tolist() == [0, 1, 2]
+    assert cache.get(path, lambda: pytest.fail("made again")).tolist() == [0, 1, 2]
+    path.write_bytes(path.read_bytes()[:-2])  # cut short: made again
+    assert cache.get(path, lambda: np.arange(4, dtype=np.uint8)).tolist() == [0, 1, 2, 3]
+    assert (cache.hits, cache.misses) == (1, 2)
+    stat = photo.stat()
+    _photos(tmp_path, [(8, 8)], seed=1)  # the same name, new pixels and time
+    os.utime(photo, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert cache.path(photo, 2) != path
+
+
+def test_disk_cache_and_sizes_errors(tmp_path):
+    paths = _photos(tmp_path, [(40, 40), (40, 40)])
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(ValueError, match="photo cache folder .*taken is a file"):
+        streaming.photo_patch_dataset(paths, 2, 8, 2, Degradation("benchmark"), disk_cache=tmp_path / "taken")
+    with pytest.raises(ValueError, match="one \\(height, width\\) per file"):
+        streaming.photo_patch_dataset(paths, 2, 8, 2, Degradation("benchmark"), sizes=[(40, 40)])
+    with pytest.raises(ValueError, match="each side >= 16"):
+        streaming.photo_patch_dataset(paths, 2, 8, 2, Degradation("benchmark"), sizes=[(40, 40), (40, 12)])
+
+
+def test_benchmark_writes_its_readme_block(tmp_path, monkeypatch, capsys):
+    """python -m sr_utils.streaming on a small folder: both streams measured in child processes, the
+    table written between the README's markers and nowhere else (training rates stubbed: they
+    take minutes)."""
+    (tmp_path / "mine").mkdir()
+    _photos(tmp_path / "mine", [(40, 48)] * 3)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{streaming.STREAM_BENCHMARK_START}\nold\n{streaming.STREAM_BENCHMARK_END}\nafter\n")
+    monkeypatch.setattr(streaming, "_training_rate", lambda *a: {"rsp_stub": 12.5})
+    assert streaming.main(["--folder", str(tmp_path / "mine"), "--lr-patch", "8", "--batch-size", "4", "--seconds", "0.5",
+                           "--warmup", "2", "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith(f"before\n{streaming.STREAM_BENCHMARK_START}\n| stream (x2, benchmark degradation, 8x8 LR patches, batches of 4")
+    assert text.endswith(f"{streaming.STREAM_BENCHMARK_END}\nafter\n") and "old" not in text
+    rows = [line.split(" | ") for line in text.splitlines() if line.startswith("| ") and "patches/s" not in line]
+    assert [r[0] for r in rows] == ["| every visit reads its photo from the file (the default)",
+                                    "| `disk_cache` (`--disk-cache`), once filled: a visit reads two `.npy` files",
+                                    "| a training step of `rsp_stub`, for comparison"]
+    assert all(float(r[1].replace(",", "")) > 0 for r in rows) and rows[2][1] == "12"
+    assert "the photos of `mine/`" in text and str(tmp_path) not in text
+    assert "disk-cache reads, 0 photos decoded; filling the disk cache took" in capsys.readouterr().out  # all read from the cache

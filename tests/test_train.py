@@ -53,6 +53,8 @@ def test_bad_arguments_are_refused_with_clear_messages(tmp_path, capsys):
     _refused(capsys, ["--data", str(broken), *TINY, *out], "1 of 5 files are not readable images")
     (tmp_path / "a_file").write_text("x")
     _refused(capsys, ["--data", str(photos), *TINY, "--out", str(tmp_path / "a_file")], "is a file, not a folder")
+    _refused(capsys, ["--data", str(photos), *TINY, *out, "--disk-cache", str(tmp_path / "a_file")],
+             "the photo cache folder (--disk-cache) " + str(tmp_path / "a_file") + " is a file")
     _refused(capsys, ["--data", str(photos), *TINY, "--degradation", "lanczos", *out], "--degradation must be 'mix' or one of")
     _refused(capsys, ["--data", str(_photos(tmp_path / "one", n=1)), *TINY, *out], "need at least 2 photos")
     _refused(capsys, ["--data", str(photos), *TINY, "--devices", "GPU:7", *out], "no device GPU:7 here")
@@ -83,9 +85,11 @@ def test_schedule_rounds_steps_up_to_whole_checks():
 
 def test_a_tiny_run_writes_model_record_and_card_and_resumes(tmp_path, capsys):
     photos = _photos(tmp_path / "my photos")
-    argv = ["--data", str(photos), *TINY, "--out", str(tmp_path / "out")]
+    argv = ["--data", str(photos), *TINY, "--out", str(tmp_path / "out"), "--disk-cache", str(tmp_path / "cache")]
     assert train.main(argv) == 0
     out = tmp_path / "out"
+    cached = sorted(p.name.split(".", 1)[1][:2] for p in (tmp_path / "cache").iterdir())
+    assert cached == ["hr"] * 4 + ["lr"] * 4  # the 4 training photos and their benchmark LR images
     name = "my_photos_x2_rsp4x1"
     assert sorted(p.name for p in out.iterdir()) == ["backup", f"{name}.keras", f"{name}.keras.best.json", f"{name}.md", f"{name}.results.json"]
     model = keras.models.load_model(out / f"{name}.keras")
