@@ -428,3 +428,20 @@ def test_side_by_side_shows_the_input_bicubic_and_each_model():
     assert floats["bicubic"].dtype == np.float32 and floats["input (nearest)"].shape == (60, 60, 3)
     crop = views["bicubic"][U.SAMPLE_CROP]
     assert crop.shape == (150, 240, 3)
+
+
+def test_self_ensemble_averages_the_eight_turned_outputs_tiled_or_not(tmp_path, saved_model):
+    from sr_utils.images import inverse_symmetry, symmetry
+
+    model = keras.models.load_model(saved_model)
+    x = image(11, 14).astype(np.float32) / 255
+    expected = np.mean([inverse_symmetry(model.predict(np.ascontiguousarray(symmetry(x[None], k)), verbose=0), k)[0]
+                        for k in range(8)], axis=0)
+    whole = U.upscale(x, model, self_ensemble=True)
+    np.testing.assert_allclose(whole, expected, atol=1e-5)
+    assert np.abs(whole - U.upscale(x, model)).max() > 1e-3  # the model is not symmetric: the ensemble differs
+    np.testing.assert_allclose(U.upscale(x, model, tile=8, batch_size=2, self_ensemble=True), whole, atol=1e-5)
+    src = tmp_path / "a.png"
+    Image.fromarray(image(11, 14)).save(src)
+    assert U.main([str(src), "-o", str(tmp_path / "out"), "--model", str(saved_model), "--self-ensemble"]) == 0
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out" / "a_x2.png")), U.upscale(image(11, 14), model, self_ensemble=True))
