@@ -292,18 +292,21 @@ def photo_patch_dataset(files, scale: int, lr_patch: int, batch_size: int, degra
     def as_float(lr, hr):
         return tf.cast(lr, tf.float32) / 255.0, tf.cast(hr, tf.float32) / 255.0
 
-    signature = (tf.TensorSpec((batch_size, lr_patch, lr_patch, 3), tf.uint8), tf.TensorSpec((batch_size, hp, hp, 3), tf.uint8))
-    stream = tf.data.Dataset.from_generator(lambda: _batches(visit, pool, parallel, batch_size, seed), output_signature=signature)
+    signature = (tf.TensorSpec((None, batch_size, lr_patch, lr_patch, 3), tf.uint8), tf.TensorSpec((None, batch_size, hp, hp, 3), tf.uint8))
+    stream = tf.data.Dataset.from_generator(lambda: _batches(visit, pool, parallel, batch_size, seed), output_signature=signature).unbatch()
     stream = stream.map(as_float, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(8)
     stream.cache_stats, stream.disk_stats = visit.cache, disk  # for benchmarks: hits, misses
     return stream
 
 
+_CHUNK = 64  # batches per call from tf.data into Python (each call first waits for the interpreter lock): 16 MB at most
+
+
 def _batches(visit, pool: int, parallel: int, batch_size: int, seed: int):
     """The uint8 batches of ``photo_patch_dataset``, a round at a time: rounds of ``pool`` visits
     (prepared ``parallel`` at a time, ahead, in plain Python threads that never call TensorFlow),
-    each round's patches shuffled (seeded by the round) and yielded a batch at a time; patches short
-    of a whole batch join the next round."""
+    each round's patches shuffled (seeded by the round) and yielded as ``(batches, batch_size, ...)``
+    stacks of up to ``_CHUNK`` batches; patches short of a whole batch join the next round."""
     workers = ThreadPoolExecutor(parallel, thread_name_prefix="sr-visit")
     try:
         ahead = deque(workers.submit(visit, i) for i in range(pool + parallel))
@@ -319,9 +322,9 @@ def _batches(visit, pool: int, parallel: int, batch_size: int, seed: int):
             del parts
             order = np.random.default_rng([seed, 2, round_index]).permutation(len(lr))
             full = len(order) // batch_size * batch_size
-            for start in range(0, full, batch_size):
-                take = order[start:start + batch_size]
-                yield lr[take], hr[take]
+            for start in range(0, full, _CHUNK * batch_size):  # a few large calls: each one waits for Python's lock
+                take = order[start:min(start + _CHUNK * batch_size, full)]
+                yield lr[take].reshape(-1, batch_size, *lr.shape[1:]), hr[take].reshape(-1, batch_size, *hr.shape[1:])
             left_lr, left_hr = lr[order[full:]], hr[order[full:]]
     finally:
         workers.shutdown(wait=False, cancel_futures=True)
@@ -494,10 +497,26 @@ STREAM_BENCHMARK_START = "<!-- stream-benchmark:start -->"
 STREAM_BENCHMARK_END = "<!-- stream-benchmark:end -->"
 
 
-def benchmark_table(rows: list[dict], training: dict[str, float], args, images: str, load: float) -> str:
+def idle_share(seconds: float = 3.0) -> float | None:
+    """The share of the CPUs' time spent idle over the next ``seconds`` (0-1; from ``/proc/stat``,
+    None where there is none): what else was running when a benchmark started."""
+    def sample():
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        return values[3] + values[4], sum(values)  # idle + iowait, all
+    try:
+        idle0, total0 = sample()
+        time.sleep(seconds)
+        idle1, total1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def benchmark_table(rows: list[dict], training: dict[str, float], args, images: str, idle: float | None) -> str:
     """The benchmark's results as the README's Markdown block: a row per stream (``rows``: label,
     patches/s, peak RSS in MB, seconds to fill the disk cache or None), the training rates, and
-    how and where it was measured (``load``: the 1-minute load average when it started)."""
+    how and where it was measured (``idle``: ``idle_share()`` before it started)."""
     header = (f"| stream (x{args.scale}, {args.degradation} degradation, {args.lr_patch}x{args.lr_patch} LR patches, batches of "
               f"{args.batch_size}, memory cache {args.cache_mb:,.0f} MB) | patches/s | peak RSS, MB |")
     lines = [header, "|---|---|---|"]
@@ -508,7 +527,8 @@ def benchmark_table(rows: list[dict], training: dict[str, float], args, images: 
             "batches taken inside a traced function as `fit` takes them"
             + "".join(f"; filling the disk cache took {r['prepare_seconds']:.0f} s" for r in prepared)
             + f". Measured on {platform.system()} with {os.cpu_count()} CPU cores (Python {platform.python_version()}, "
-            f"TensorFlow {tf.__version__}); load average {load:.1f} when it started.\n")
+            f"TensorFlow {tf.__version__})" + (f"; the CPUs were {idle:.0%} idle just before it started" if idle is not None else "")
+            + ".\n")
 
 
 def main(argv=None) -> int:
@@ -542,7 +562,7 @@ def main(argv=None) -> int:
     from .cost import peak_rss_mb
     from .files import replace_block
 
-    load = os.getloadavg()[0]  # what else ran: the result is the machine's only when this is near 0
+    idle = idle_share()  # what else ran: the result is the machine's only when this is near 100%
     with tempfile.TemporaryDirectory(prefix="sr_stream_") as tmp:
         folder, images = args.folder, f"the photos of `{Path(args.folder or '.').resolve().name}/`"
         if folder is None:
@@ -574,7 +594,7 @@ def main(argv=None) -> int:
     training = _training_rate(args.scale, args.lr_patch, args.batch_size)
     for name, rate in training.items():
         print(f"a training step of {name} consumes {rate:,.0f} patches/s on this machine")
-    table = benchmark_table(rows, training, args, images, load)
+    table = benchmark_table(rows, training, args, images, idle)
     print(table)
     if args.readme is not None:
         replace_block(args.readme, STREAM_BENCHMARK_START, STREAM_BENCHMARK_END, table)
