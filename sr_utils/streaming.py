@@ -5,7 +5,8 @@ photos, DIV2K): image files are read from disk as they are needed, never all hel
 *visit* of a photo (in a new random order every pass over the files):
 
 1. reads the file (``image_files.read_image``: upright, RGB, 8 bits), or takes it from a bounded
-   uint8 cache (``cache_mb``; least recently used photos are dropped first);
+   uint8 cache (``cache_mb``; least recently used photos are dropped first), or from a folder of
+   ``.npy`` files that the first pass filled (``disk_cache``: no decoding from the second pass on);
 2. degrades the whole photo once (a ``degradation.Degradation``, or a ``DegradationMix`` that
    draws a new degradation for every visit), so every LR pixel is what that degradation gives
    inside a whole image: no patch borders, JPEG blocks on the photo's own grid;
