@@ -234,6 +234,13 @@ def _predict(model, rgb: np.ndarray, self_ensemble: bool) -> np.ndarray:
     return total / np.float32(8)
 
 
+def self_ensembled(model: keras.Model):
+    """``model`` with x8 self-ensemble, as a function of an LR batch ``(n, h, w, 3)`` float32 in
+    [0, 1] returning ``(n, h * s, w * s, 3)`` float32 (unclipped): what ``upscale(...,
+    self_ensemble=True)`` runs on each tile, for scoring and timing it beside other methods."""
+    return functools.partial(_predict, model, self_ensemble=True)
+
+
 def _run_tiled(model, arr: np.ndarray, out: np.ndarray, scale: int, tile: int, margin: int, batch_size: int,
                self_ensemble: bool = False) -> None:
     """Upscale ``arr`` (``(h, w[, C])``, checked by ``_check_image``) into the preallocated ``out``

@@ -439,6 +439,7 @@ def test_self_ensemble_averages_the_eight_turned_outputs_tiled_or_not(tmp_path, 
                         for k in range(8)], axis=0)
     whole = U.upscale(x, model, self_ensemble=True)
     np.testing.assert_allclose(whole, expected, atol=1e-5)
+    np.testing.assert_allclose(U.self_ensembled(model)(x[None])[0], expected, atol=1e-5)
     assert np.abs(whole - U.upscale(x, model)).max() > 1e-3  # the model is not symmetric: the ensemble differs
     np.testing.assert_allclose(U.upscale(x, model, tile=8, batch_size=2, self_ensemble=True), whole, atol=1e-5)
     src = tmp_path / "a.png"
