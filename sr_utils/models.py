@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers
 
@@ -126,6 +127,46 @@ class InterpolationUpscale(layers.Layer):
         return {**super().get_config(), "scale": self.scale, "method": self.method}
 
 
+@keras.saving.register_keras_serializable(package="sr_utils")
+class RepConv3x3(layers.Layer):
+    """A 3x3 convolution trained as three parallel branches, a 3x3 and a 1x1 convolution plus the
+    identity (when input and output channels match), summed before the activation: structural
+    re-parameterisation (RepVGG, ECBSR). Being linear, the branches fold into one 3x3 convolution
+    with the same output (``folded``; ``fold_reparameterized`` does a whole model), so the extra
+    branches cost nothing at inference. 'same' padding, stride 1.
+
+    Input ``(N, h, w, C_in)`` -> output ``(N, h, w, filters)``, in the layer's compute dtype.
+    """
+
+    def __init__(self, filters: int, activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = check_int(filters, "filters", 1)
+        self.activation = keras.activations.get(activation)
+
+    def build(self, input_shape):
+        channels = int(input_shape[-1])
+        self.kernel3 = self.add_weight(name="kernel3", shape=(3, 3, channels, self.filters), initializer="glorot_uniform")
+        self.kernel1 = self.add_weight(name="kernel1", shape=(1, 1, channels, self.filters), initializer="glorot_uniform")
+        self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer="zeros")
+        self.identity = channels == self.filters
+
+    def call(self, x):
+        y = keras.ops.conv(x, self.kernel3, padding="same") + keras.ops.conv(x, self.kernel1, padding="same") + self.bias
+        return self.activation(y + x if self.identity else y)
+
+    def folded(self) -> tuple:
+        """``(kernel (3, 3, C_in, filters), bias (filters,))`` float32 numpy arrays of the single 3x3
+        convolution equal to the three branches."""
+        kernel = keras.ops.convert_to_numpy(self.kernel3).copy()
+        kernel[1, 1] += keras.ops.convert_to_numpy(self.kernel1)[0, 0]
+        if self.identity:
+            kernel[1, 1] += np.eye(self.filters, dtype=kernel.dtype)
+        return kernel, keras.ops.convert_to_numpy(self.bias).copy()
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "activation": keras.activations.serialize(self.activation)}
+
+
 def residual_subpixel_architecture(scale: int, filters: int, blocks: int) -> str:
     """One line naming the layers of ``build_residual_subpixel(scale, filters, blocks)``, for
     training records and model cards."""
@@ -133,7 +174,8 @@ def residual_subpixel_architecture(scale: int, filters: int, blocks: int) -> str
             f"Conv(3x{scale}^2) - DepthToSpace({scale}) + bicubic skip")
 
 
-def build_residual_subpixel(scale: int, filters: int = 48, blocks: int = 4, name: str | None = None) -> keras.Model:
+def build_residual_subpixel(scale: int, filters: int = 48, blocks: int = 4, name: str | None = None,
+                            reparameterized: bool = False) -> keras.Model:
     """A fast SR network in the style of EDSR / ESPCN, for any integer scale >= 2.
 
     Everything runs at LR resolution: a 3x3 head convolution, ``blocks`` residual blocks
@@ -144,24 +186,52 @@ def build_residual_subpixel(scale: int, filters: int = 48, blocks: int = 4, name
 
     Input ``(N, h, w, 3)`` float32 in [0, 1] -> output ``(N, h * scale, w * scale, 3)`` float32,
     approximately in [0, 1] (not clipped: clip at inference). Not compiled.
+
+    ``reparameterized=True``: every 3x3 convolution of the body and head is a ``RepConv3x3`` (extra
+    1x1 and identity branches while training); ``fold_reparameterized`` turns the trained model into
+    this architecture's plain model, with the same outputs and the plain model's cost.
     """
     scale = check_int(scale, "scale", 2)
     if filters < 1 or blocks < 0:
         raise ValueError(f"filters must be >= 1 and blocks >= 0, got filters={filters}, blocks={blocks}.")
+    def conv(name, activation=None):
+        if reparameterized:
+            return RepConv3x3(filters, activation=activation, name=name)
+        return layers.Conv2D(filters, 3, padding="same", activation=activation, name=name)
+
     inputs = keras.Input(shape=(None, None, 3), name="lr")
-    head = layers.Conv2D(filters, 3, padding="same", name="head")(inputs)
+    head = conv("head")(inputs)
     x = head
     for i in range(1, blocks + 1):
-        y = layers.Conv2D(filters, 3, padding="same", activation="relu", name=f"block{i}_conv1")(x)
-        y = layers.Conv2D(filters, 3, padding="same", name=f"block{i}_conv2")(y)
+        y = conv(f"block{i}_conv1", "relu")(x)
+        y = conv(f"block{i}_conv2")(y)
         x = layers.Add(name=f"block{i}_add")([x, y])
-    x = layers.Conv2D(filters, 3, padding="same", name="body_out")(x)
+    x = conv("body_out")(x)
     x = layers.Add(name="long_skip")([x, head])
     x = layers.Conv2D(3 * scale * scale, 3, padding="same", name="to_subpixels")(x)
     x = DepthToSpace(scale, name="depth_to_space")(x)
     base = InterpolationUpscale(scale, "bicubic", name="bicubic_skip")(inputs)
     outputs = layers.Add(name="sr", dtype="float32")([x, base])  # float32 output under mixed precision
     return keras.Model(inputs, outputs, name=name or f"residual_subpixel_x{scale}_f{filters}b{blocks}")
+
+
+def fold_reparameterized(model: keras.Model) -> keras.Model:
+    """The plain residual sub-pixel model (``build_residual_subpixel``, same scale, filters, blocks
+    and name) whose outputs equal ``model``'s, a ``reparameterized=True`` one: each ``RepConv3x3``
+    folded into one 3x3 convolution, every other layer's weights copied.
+
+    Raises:
+        ValueError: ``model`` is not a reparameterized residual sub-pixel model.
+    """
+    names = {layer.name: layer for layer in model.layers}
+    if not isinstance(names.get("head"), RepConv3x3) or not isinstance(names.get("depth_to_space"), DepthToSpace):
+        raise ValueError(f"{model.name} is not a residual sub-pixel model built with reparameterized=True.")
+    blocks = sum(1 for n in names if n.startswith("block") and n.endswith("_conv1"))
+    plain = build_residual_subpixel(names["depth_to_space"].block_size, names["head"].filters, blocks, name=model.name)
+    for layer in plain.layers:
+        source = names[layer.name]
+        layer.set_weights(list(source.folded()) if isinstance(source, RepConv3x3) else source.get_weights())
+    return plain
 
 
 @dataclass(frozen=True)

@@ -254,3 +254,23 @@ def test_residual_subpixel_spec_names_builds_and_describes():
 def test_build_original_is_the_original_study_of_the_scale(scale, params):
     model = models.build_original(scale)
     assert model.count_params() == params and model.output_shape[1:] == ((32, 32, 3) if scale == 2 else (96, 96, 3))
+
+
+def test_reparameterized_model_folds_into_the_plain_model_with_the_same_outputs(tmp_path):
+    rep = models.build_residual_subpixel(3, filters=8, blocks=2, name="rep", reparameterized=True)
+    rng = np.random.default_rng(0)
+    rep.set_weights([rng.normal(0, 0.2, w.shape).astype(np.float32) for w in rep.get_weights()])  # biases too
+    plain = models.build_residual_subpixel(3, filters=8, blocks=2)
+    assert [layer.name for layer in rep.layers] == [layer.name for layer in plain.layers]
+    assert rep.count_params() > plain.count_params()
+    folded = models.fold_reparameterized(rep)
+    assert folded.name == "rep" and folded.count_params() == plain.count_params()
+    assert not any(isinstance(layer, models.RepConv3x3) for layer in folded.layers)
+    x = rng.random((2, 7, 9, 3)).astype(np.float32)
+    want = rep.predict(x, verbose=0)
+    assert want.shape == (2, 21, 27, 3) and np.abs(want).max() > 0.1
+    np.testing.assert_allclose(folded.predict(x, verbose=0), want, atol=1e-4)
+    rep.save(tmp_path / "rep.keras")  # the training model saves and loads (for checkpoints)
+    np.testing.assert_allclose(keras.models.load_model(tmp_path / "rep.keras").predict(x, verbose=0), want, atol=1e-6)
+    with pytest.raises(ValueError, match="not a residual sub-pixel model built with reparameterized=True"):
+        models.fold_reparameterized(plain)
