@@ -245,9 +245,9 @@ class ResidualSubpixel:
         """The registry name of this architecture trained on ``data`` at ``scale``: ``natural_x2_rsp64x5``."""
         return f"{data}_x{scale}_rsp{self.filters}x{self.blocks}"
 
-    def build(self, scale: int, name: str | None = None) -> keras.Model:
-        """``build_residual_subpixel(scale, filters, blocks, name)``."""
-        return build_residual_subpixel(scale, filters=self.filters, blocks=self.blocks, name=name)
+    def build(self, scale: int, name: str | None = None, reparameterized: bool = False) -> keras.Model:
+        """``build_residual_subpixel(scale, filters, blocks, name, reparameterized)``."""
+        return build_residual_subpixel(scale, filters=self.filters, blocks=self.blocks, name=name, reparameterized=reparameterized)
 
     def describe(self, scale: int) -> str:
         """``residual_subpixel_architecture(scale, filters, blocks)``."""

@@ -25,6 +25,7 @@ the folder, or DIV2K's own validation photos) and trains with the better recipe
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import re
 import shlex
@@ -152,6 +153,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--devices", default="auto", help="'auto' (all GPUs), 'cpu', 'cpu:N' or a list such as GPU:0,GPU:1")
     p.add_argument("--precision", choices=("auto", "mixed", "float32"), default="auto",
                    help="'auto': mixed_float16 on a GPU, float32 on a CPU")
+    p.add_argument("--reparameterize", action="store_true", help="train every 3x3 convolution of the body with extra 1x1 and "
+                   "identity branches (models.RepConv3x3), folded into plain 3x3 convolutions when training ends: the "
+                   "written model has the architecture and speed of one trained without")
     p.add_argument("--cache-mb", type=float, default=1024, help="decoded photos kept in memory, in MB (default 1024)")
     p.add_argument("--disk-cache", type=Path, help="keep decoded photos (and, for a fixed degradation, their LR images) as .npy "
                    "files in this folder: later passes and runs read them instead of decoding; DIV2K at x2 takes about 8.3 GB")
@@ -239,7 +243,8 @@ def _run(parser: argparse.ArgumentParser, args, argv: list[str]) -> int:
     import keras
     import tensorflow as tf
 
-    from . import config, evaluation, reporting, streaming, training
+    from . import config, evaluation, reporting, saving, streaming, training
+    from .models import RepConv3x3, fold_reparameterized
     from .degradation import Degradation
 
     config.set_precision({"auto": None, "mixed": True, "float32": False}[args.precision])
@@ -257,12 +262,15 @@ def _run(parser: argparse.ArgumentParser, args, argv: list[str]) -> int:
     val_data = (np.concatenate([a for a, _ in batches]), np.concatenate([b for _, b in batches]))
     try:
         with strategy.scope():
-            fit = training.fit_sr(arch.build(args.scale, name=name), stream, val_data, recipe, out / f"{name}.keras",
+            fit = training.fit_sr(arch.build(args.scale, name=name, reparameterized=args.reparameterize), stream, val_data, recipe, out / f"{name}.keras",
                                   out / "backup" / name, verbose=2 if args.quiet else 1, fresh=False)
     except ValueError as e:
         if "logs another run" not in str(e):
             raise
         parser.exit(2, f"error: {e} Or pass another --name.\n")  # nothing was trained or overwritten
+    if any(isinstance(layer, RepConv3x3) for layer in fit.model.layers):  # a finished run's file is folded already
+        fit = dataclasses.replace(fit, model=fold_reparameterized(fit.model))
+        saving.save_model(fit.model, out / f"{name}.keras")
     # score whole validation photos (centre crops) on the degradations trained for
     from .data.photos import read_photo
 
@@ -279,7 +287,8 @@ def _run(parser: argparse.ArgumentParser, args, argv: list[str]) -> int:
     record = reporting.TrainingRecord(
         model_file=f"{name}.keras",
         description=f"Residual sub-pixel network ({arch.filters} filters, {arch.blocks} residual block(s), bicubic global skip), "
-                    f"x{args.scale}, trained with `python -m sr_utils.train` on {label}.",
+                    f"x{args.scale}, trained with `python -m sr_utils.train` on {label}"
+                    + (" with re-parameterised 3x3 convolutions (3x3 + 1x1 + identity branches, folded after training)." if args.reparameterize else "."),
         architecture=arch.describe(args.scale), params=fit.model.count_params(), scale=args.scale,
         antialias=degradation == Degradation("benchmark"), degradation=degradation.describe(),
         train_data=f"{len(train_files)} photos of {label}", n_train=len(train_files), n_val=len(val_files), n_test=len(crops),

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sr_utils import train
+from sr_utils import models, train
 
 TINY = ["--scale", "2", "--filters", "4", "--blocks", "1", "--steps", "4", "--check-every", "2", "--batch-size", "4",
         "--lr-patch", "8", "--val-patches", "8", "--devices", "cpu", "--quiet"]
@@ -110,9 +110,22 @@ def test_a_tiny_run_writes_model_record_and_card_and_resumes(tmp_path, capsys):
     _refused(capsys, [*argv, "--steps", "6"], "logs another run")
 
 
+def test_reparameterize_trains_branches_and_writes_the_folded_plain_model(tmp_path):
+    photos = _photos(tmp_path / "photos")
+    argv = ["--data", str(photos), *TINY, "--out", str(tmp_path / "out"), "--reparameterize"]
+    assert train.main(argv) == 0
+    model = keras.models.load_model(tmp_path / "out" / "photos_x2_rsp4x1.keras")
+    assert [type(layer).__name__ for layer in model.layers if "conv" in layer.name or layer.name in ("head", "body_out")] == ["Conv2D"] * 4
+    assert model.count_params() == models.build_residual_subpixel(2, filters=4, blocks=1).count_params()
+    record = json.loads((tmp_path / "out" / "photos_x2_rsp4x1.results.json").read_text())
+    assert "re-parameterised" in record["description"] and record["params"] == model.count_params()
+    assert train.main(argv) == 0  # finished: loaded (already folded) and scored again
+    assert keras.models.load_model(tmp_path / "out" / "photos_x2_rsp4x1.keras").count_params() == model.count_params()
+
+
 _TWO_DEVICES = """
 import sys
-from sr_utils import train
+from sr_utils import models, train
 sys.exit(train.main(sys.argv[1:]))
 """
 
