@@ -14,20 +14,23 @@ def check_int(value, name: str, minimum: int) -> int:
     return int(value)
 
 
+def _check_symmetry(k) -> None:
+    if not 0 <= k < 8:
+        raise ValueError(f"k must be 0-7 (one of the 8 symmetries), got {k!r}.")
+
+
 def symmetry(images: np.ndarray, k: int) -> np.ndarray:
     """Symmetry ``k`` (0-7) of the dihedral group of a rectangle's pixel grid, applied to the
     height and width axes of ``images`` (``(..., H, W, C)``, any dtype), as a view: ``k`` quarter
     turns (counter-clockwise) for ``k < 4``, then ``k - 4`` quarter turns of the left-right mirror.
     ``k`` odd swaps height and width."""
-    if not 0 <= k < 8:
-        raise ValueError(f"k must be 0-7 (one of the 8 symmetries), got {k!r}.")
+    _check_symmetry(k)
     return np.rot90(images[..., ::-1, :] if k >= 4 else images, k % 4, axes=(-3, -2))
 
 
 def inverse_symmetry(images: np.ndarray, k: int) -> np.ndarray:
     """The inverse of ``symmetry(., k)``: ``inverse_symmetry(symmetry(x, k), k)`` equals ``x``."""
-    if not 0 <= k < 8:
-        raise ValueError(f"k must be 0-7 (one of the 8 symmetries), got {k!r}.")
+    _check_symmetry(k)
     back = np.rot90(images, -(k % 4), axes=(-3, -2))
     return back[..., ::-1, :] if k >= 4 else back
 
