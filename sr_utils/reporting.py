@@ -490,7 +490,36 @@ def model_card(metrics: dict, model_file: str) -> str:
         lines += [f"Diagnostic (notebook 02): with its BatchNorm statistics re-estimated on training inputs, this model "
                   f"scores {d['bn_recalibrated_db']:.2f} dB against bicubic's {d['bicubic_db']:.2f} dB (RGB PSNR, main test "
                   "set); the committed model keeps the statistics its training left.", ""]
-    return "\n".join(lines)
+    return "\n".join(lines + field_card_section(metrics, Path(model_file).stem))
+
+
+def field_card_section(metrics: dict, method: str) -> list[str]:
+    """The lines of a model card's "In the field" section: ``method`` (a model's name in
+    ``metrics["photo_field"]``) on every test set and degradation it was scored on, beside bicubic
+    and the best OpenCV peer of that row, with its measured time next to the peers'. Empty when the
+    method is not in the field section."""
+    field = metrics.get("photo_field") or {}
+    scale, sc = next(((s, sc) for s, sc in field.get("scales", {}).items() if method in sc["methods"]), (None, None))
+    if sc is None:
+        return []
+    peers = [m for m, about in sc["methods"].items() if about["kind"] == "peer"]
+    lines = [f"## In the field: LR images made every way, x{scale}", "",
+             f"Y-PSNR dB; {field['protocol']}. `best peer`: the best of OpenCV's models on that row"
+             + (f" ({', '.join(peers)})." if peers else " (none could run: " + "; ".join(f"{k}: {v}" for k, v in field["skipped"].items()) + ")."),
+             "", "| test set | LR made by | **model** | bicubic | best peer | model - bicubic | model - best peer |", "|---|---|---|---|---|---|---|"]
+    for test_set, by_case in sc["scores"].items():
+        for label, row in by_case.items():
+            model, bicubic = row[method]["psnr"], row["bicubic"]["psnr"]
+            best = max(peers, key=lambda m: row[m]["psnr"], default=None)
+            lines.append(f"| {test_set} (n = {row[method]['n_images']}) | {label} | **{model:.2f}** | {bicubic:.2f} | "
+                         + (f"{row[best]['psnr']:.2f} ({best}) | {model - bicubic:+.2f} | {model - row[best]['psnr']:+.2f} |" if best
+                            else f"| {model - bicubic:+.2f} | |"))
+    timed = {m: about["ms_per_output_mp"] for m, about in sc["methods"].items() if about["ms_per_output_mp"] is not None}
+    if method in timed:
+        lines += ["", f"Time: {timed[method]:.0f} ms per output megapixel at {field['timed_at'][0]}x{field['timed_at'][1]} LR pixels per call"
+                  + "".join(f"; {m} {timed[m]:.0f}" for m in peers if m in timed) + " (timed in turns in one run, on "
+                  + f"{metrics.get('env', {}).get('hardware', 'the evaluation machine')})."]
+    return lines + [""]
 
 
 def record_card(record: TrainingRecord) -> str:

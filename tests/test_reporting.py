@@ -418,3 +418,23 @@ def test_readme_block_adds_the_field_tables_only_when_there_is_a_field():
     assert with_field.startswith(without) and "Set5 and Set14 (test sets only)" not in without
     assert reporting.benchmark_sets_table({"photo_field": field}) in with_field
     assert reporting.degradation_tables({"photo_field": field}) in with_field
+
+
+def test_model_card_field_section_sets_the_model_beside_bicubic_and_the_best_peer():
+    sets = {"Set5": [(np.linspace(0, 1, 24 * 30 * 3).reshape(24, 30, 3) * 255).astype(np.uint8)]}
+    cases = (degradation.Degradation("benchmark"), degradation.Degradation("cv2_cubic"))
+    results = {2: evaluation.score_on_degradations({"robust": "nearest", "OpenCV FSRCNN": "bilinear"}, sets, 2, degradations=cases,
+                                                   baselines=("bicubic",))}
+    field = reporting.photo_field_json(results, {2: {"robust": 40.0, "OpenCV FSRCNN": 20.0}},
+                                       {"robust": "model", "OpenCV FSRCNN": "peer"}, {}, (64, 48))
+    lines = reporting.field_card_section({"photo_field": field, "env": {"hardware": "a test CPU"}}, "robust")
+    assert lines[0] == "## In the field: LR images made every way, x2"
+    assert lines[2].endswith("`best peer`: the best of OpenCV's models on that row (OpenCV FSRCNN).")
+    r = results[2]["Set5", "cv2_cubic"]
+    model, bicubic, peer = (r.mean(m, "benchmark") for m in ("robust", "bicubic", "OpenCV FSRCNN"))
+    assert lines[7] == (f"| Set5 (n = 1) | cv2_cubic | **{model:.2f}** | {bicubic:.2f} | {peer:.2f} (OpenCV FSRCNN) | "
+                        f"{model - bicubic:+.2f} | {model - peer:+.2f} |")
+    assert lines[-2] == ("Time: 40 ms per output megapixel at 64x48 LR pixels per call; OpenCV FSRCNN 20 "
+                         "(timed in turns in one run, on a test CPU).")
+    assert reporting.field_card_section({"photo_field": field}, "natural_x2_rsp64x5") == []
+    assert reporting.field_card_section({}, "robust") == []
