@@ -331,16 +331,52 @@ def _batches(visit, pool: int, parallel: int, batch_size: int, seed: int):
         workers.shutdown(wait=False, cancel_futures=True)
 
 
+class _PhotoSource:
+    """Photo ``index`` of ``files``, decoded as uint8 RGB cropped to a multiple of ``scale``
+    (``hr``), and its LR image by a fixed ``degradation`` (``lr``), each through the disk cache
+    when there is one."""
+
+    def __init__(self, files, scale: int, degradation: Degradation | DegradationMix, disk: DiskCache | None = None):
+        self.files, self.scale, self.degradation, self.disk = files, scale, degradation, disk
+        # a fixed degradation without noise gives the same LR photo at every visit: keep it too
+        self.keep_lr = isinstance(degradation, Degradation) and not degradation.noise_sigma
+
+    def _decode(self, index: int) -> np.ndarray:
+        hr = _rgb8(read_image(self.files[index], max_megapixels=None).pixels)
+        s = self.scale
+        return np.ascontiguousarray(hr[: hr.shape[0] - hr.shape[0] % s, : hr.shape[1] - hr.shape[1] % s])
+
+    def hr(self, index: int) -> np.ndarray:
+        """``(H, W, 3)`` uint8, H and W multiples of ``scale``."""
+        if self.disk is None:
+            return self._decode(index)
+        return self.disk.get(self.disk.path(self.files[index], self.scale), lambda: self._decode(index))
+
+    def lr(self, index: int, hr: np.ndarray) -> np.ndarray:
+        """``(H / scale, W / scale, 3)`` uint8: ``hr`` (photo ``index``'s) degraded by the fixed degradation."""
+        # numpy_only: these threads feed tf.data, and TensorFlow called from them can deadlock it
+        def make():
+            return self.degradation.lr_uint8(hr, self.scale, numpy_only=True)
+        if self.disk is None:
+            return make()
+        return self.disk.get(self.disk.path(self.files[index], self.scale, self.degradation), make)
+
+    def fill(self, index: int) -> None:
+        """Put photo ``index`` (and its LR image, when it is kept) in the disk cache."""
+        hr = self.hr(index)
+        if self.keep_lr:
+            self.lr(index, hr)
+
+
 class _Visits:
     """Visit ``i`` of the photos: photo ``order(i // n)[i % n]``, degraded and cut into patches
     with a generator seeded by ``(seed, i)``; returns ``(lr, hr)`` uint8 patch stacks. A photo
     comes from the memory cache, else the disk cache (when there is one), else its file."""
 
     def __init__(self, files, scale, lr_patch, degradation, seed, coverage, augment, cache: PhotoCache, disk: DiskCache | None = None):
+        self.source = _PhotoSource(files, scale, degradation, disk)
         self.files, self.scale, self.lr_patch, self.degradation = files, scale, lr_patch, degradation
-        self.seed, self.coverage, self.augment, self.cache, self.disk = seed, coverage, augment, cache, disk
-        # a fixed degradation without noise gives the same LR photo at every visit: keep it too
-        self.keep_lr = isinstance(degradation, Degradation) and not degradation.noise_sigma
+        self.seed, self.coverage, self.augment, self.cache = seed, coverage, augment, cache
         self._orders: dict[int, np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -353,35 +389,18 @@ class _Visits:
                 self._orders[epoch] = np.random.default_rng([self.seed, 1, epoch]).permutation(n)
             return int(self._orders[epoch][i % n])
 
-    def _decode(self, index: int) -> np.ndarray:
-        hr = _rgb8(read_image(self.files[index], max_megapixels=None).pixels)
-        s = self.scale
-        return np.ascontiguousarray(hr[: hr.shape[0] - hr.shape[0] % s, : hr.shape[1] - hr.shape[1] % s])
-
-    def _hr(self, index: int) -> np.ndarray:
-        if self.disk is None:
-            return self._decode(index)
-        return self.disk.get(self.disk.path(self.files[index], self.scale), lambda: self._decode(index))
-
-    def _lr(self, index: int, hr: np.ndarray) -> np.ndarray:
-        # numpy_only: these threads feed tf.data, and TensorFlow called from them can deadlock it
-        def make():
-            return self.degradation.lr_uint8(hr, self.scale, numpy_only=True)
-        if self.disk is None:
-            return make()
-        return self.disk.get(self.disk.path(self.files[index], self.scale, self.degradation), make)
-
     def __call__(self, i) -> tuple[np.ndarray, np.ndarray]:
         i = int(i)
         rng = np.random.default_rng([self.seed, 0, i])
         index = self.photo(i)
-        if self.keep_lr:
+        source = self.source
+        if source.keep_lr:
             def load():
-                hr = self._hr(index)
-                return hr, self._lr(index, hr)
+                hr = source.hr(index)
+                return hr, source.lr(index, hr)
             hr, lr = self.cache.get(index, load)
         else:
-            hr = self.cache.get(index, lambda: self._hr(index))
+            hr = self.cache.get(index, lambda: source.hr(index))
             degradation = self.degradation.draw(rng, self.scale) if isinstance(self.degradation, DegradationMix) else self.degradation
             lr = degradation.lr_uint8(hr, self.scale, rng, numpy_only=True)
         n = max(1, int(np.ceil(self.coverage * hr.shape[0] * hr.shape[1] / (self.lr_patch * self.scale) ** 2)))
@@ -424,17 +443,10 @@ def prepare_disk_cache(files, scale: int, degradation: Degradation | Degradation
     """
     parallel = check_int(parallel, "parallel", 1) if parallel is not None else min(8, os.cpu_count() or 1)
     files = [Path(f) for f in files]
-    visit = _Visits(files, check_int(scale, "scale", 2), 1, degradation, 0, 1.0, False, PhotoCache(0), DiskCache(folder))
-    keep_lr = visit.keep_lr
-
-    def one(index):
-        hr = visit._hr(index)
-        if keep_lr:
-            visit._lr(index, hr)
-
+    source = _PhotoSource(files, check_int(scale, "scale", 2), degradation, DiskCache(folder))
     with ThreadPoolExecutor(parallel, thread_name_prefix="sr-cache") as workers:
-        list(workers.map(one, range(len(files))))
-    return visit.disk
+        list(workers.map(source.fill, range(len(files))))
+    return source.disk
 
 
 def _measure(args) -> None:
