@@ -577,8 +577,9 @@ def main(argv=None) -> int:
 
     idle = idle_share()  # what else ran: the result is the machine's only when this is near 100%
     with tempfile.TemporaryDirectory(prefix="sr_stream_") as tmp:
-        folder, images = args.folder, f"the photos of `{Path(args.folder or '.').resolve().name}/`"
-        if folder is None:
+        if args.folder is not None:
+            folder, images = args.folder, f"the photos of `{Path(args.folder).resolve().name}/`"
+        else:
             folder = args.keep_photos or Path(tmp) / "photos"
             images = f"{args.images} synthetic DIV2K-sized photos (2040x1356 PNGs)"
             if len(list(Path(folder).glob("*.png"))) != args.images:
