@@ -20,7 +20,7 @@ deviation over images): the only place a mean ± std is computed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import keras
@@ -329,6 +329,37 @@ def score_on_degradations(methods: Mapping, test_sets: Mapping[str, Sequence], s
     degradations = test_degradations(scale) if degradations is None else tuple(degradations)
     return {(name, d.describe()): score_degraded(methods, images, scale, d, baselines=baselines, dataset=name, seed=seed)
             for name, images in test_sets.items() for d in degradations}
+
+
+def field_methods(models, scale: int, *, self_ensembled: Collection[str] = (), download: bool = True) -> tuple[dict, dict[str, str], dict[str, str]]:
+    """The methods of the in-the-field comparison at ``scale``: every photo model of that scale,
+    the x8 self-ensemble of those named in ``self_ensembled`` (``"<name> x8"``, 8x the time), and
+    every OpenCV peer (``peers.peers_at``) that can run here.
+
+    Args:
+        models: ``(keras model, registry.ModelInfo)`` pairs; those that are not photo models
+            (``info.photos``) or of another scale are left out.
+        scale: integer factor >= 2.
+        self_ensembled: model names to score with the x8 self-ensemble too (``upscale.self_ensembled``).
+        download: fetch a missing peer weight file (else it is skipped, with the reason).
+
+    Returns:
+        ``(methods, kinds, skipped)``: method name -> upscaler (for ``score_on_degradations`` and
+        ``cost.time_methods``); method name -> ``"model"`` or ``"peer"``; ``"OpenCV <peer> x<scale>"`` ->
+        why that peer cannot run.
+    """
+    from .peers import peers_at
+    from .upscale import self_ensembled as ensembled
+
+    models = list(models)
+    unknown = set(self_ensembled) - {info.name for _, info in models}
+    if unknown:
+        raise ValueError(f"self_ensembled names models that are not given: {sorted(unknown)}.")
+    ours = {info.name: model for model, info in models if info.photos and info.scale == scale}
+    ours.update({f"{name} x8": ensembled(ours[name]) for name in self_ensembled if name in ours})
+    found, missing = peers_at(scale, download=download)
+    kinds = {**{m: "model" for m in ours}, **{m: "peer" for m in found}}
+    return {**ours, **found}, kinds, {f"OpenCV {p} x{scale}": why for p, why in missing.items()}
 
 
 def degradation_table(results: Mapping[tuple[str, str], Results], metric: str = "psnr") -> pd.DataFrame:

@@ -283,3 +283,26 @@ def test_published_benchmarks_are_consistent_with_the_gains_table():
             values = [methods[m] for m in ("bicubic", "SRCNN", "FSRCNN", "VDSR")]
             assert values == sorted(values), (name, s)
     assert evaluation.PUBLISHED_PSNR["Set5"][3] == {"bicubic": 30.39, "SRCNN": 32.75, "FSRCNN": 33.18}
+
+
+def test_field_methods_takes_the_photo_models_of_the_scale_their_self_ensembles_and_the_peers(monkeypatch):
+    from sr_utils import peers, registry
+
+    def info(name, scale, antialias):
+        return registry.ModelInfo(name, "t", scale, antialias=antialias, train_data="d", test_sets=("natural96 test",),
+                                  lr_shape=(8, 8, 3), original=name, notebook="n")
+
+    def model(scale):
+        return keras.Sequential([keras.Input((None, None, 3)), layers.UpSampling2D(scale)])
+
+    given = [(model(2), info("photo_x2", 2, True)), (model(3), info("photo_x3", 3, True)), (model(2), info("tiny_x2", 2, False))]
+    monkeypatch.setattr(peers, "peers_at", lambda scale, download: ({f"OpenCV ESPCN x{scale}": "espcn"}, {"LapSRN": "no weight file"}))
+    methods, kinds, skipped = evaluation.field_methods(given, 2, self_ensembled=["photo_x2", "photo_x3"], download=False)
+    assert list(methods) == ["photo_x2", "photo_x2 x8", "OpenCV ESPCN x2"]
+    assert kinds == {"photo_x2": "model", "photo_x2 x8": "model", "OpenCV ESPCN x2": "peer"}
+    assert skipped == {"OpenCV LapSRN x2": "no weight file"}
+    lr = np.random.default_rng(0).random((1, 4, 6, 3)).astype(np.float32)
+    ensembled = methods["photo_x2 x8"](lr)  # nearest upscaling commutes with every flip and turn
+    np.testing.assert_allclose(ensembled, np.asarray(given[0][0](lr)), atol=1e-6)
+    with pytest.raises(ValueError, match=r"self_ensembled names models that are not given: \['nope'\]"):
+        evaluation.field_methods(given, 2, self_ensembled=["nope"], download=False)
