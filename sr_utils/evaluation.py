@@ -54,8 +54,9 @@ PUBLISHED_BENCHMARKS = {
 # The gains the held-out photos are compared with: bicubic, SRCNN and FSRCNN on BSD100 (the BSDS500 validation
 # photos, the closest published set to ours) and on Set5: test set -> scale -> method -> dB.
 PUBLISHED_PSNR = {
-    "BSD100": {2: {"bicubic": 29.56, "SRCNN": 31.36, "FSRCNN": 31.53}, 3: {"bicubic": 27.21, "SRCNN": 28.41, "FSRCNN": 28.53}},
-    "Set5": {s: {m: PUBLISHED_BENCHMARKS["Set5"][s][m] for m in ("bicubic", "SRCNN", "FSRCNN")} for s in (2, 3)},
+    "BSD100": {2: {"bicubic": 29.56, "SRCNN": 31.36, "FSRCNN": 31.53}, 3: {"bicubic": 27.21, "SRCNN": 28.41, "FSRCNN": 28.53},
+               4: {"bicubic": 25.96, "SRCNN": 26.90, "FSRCNN": 26.98}},
+    "Set5": {s: {m: PUBLISHED_BENCHMARKS["Set5"][s][m] for m in ("bicubic", "SRCNN", "FSRCNN")} for s in (2, 3, 4)},
 }
 
 
@@ -91,7 +92,7 @@ def published_gains(scale: int) -> str:
     ``PUBLISHED_PSNR``: ``"BSD100: SRCNN +1.80, FSRCNN +1.97; Set5: SRCNN +3.00, FSRCNN +3.34"``."""
     if any(scale not in by_scale for by_scale in PUBLISHED_PSNR.values()):
         scales = sorted(set.intersection(*(set(by_scale) for by_scale in PUBLISHED_PSNR.values())))
-        raise ValueError(f"no published figures for x{scale}; PUBLISHED_PSNR has {' and '.join(f'x{s}' for s in scales)}.")
+        raise ValueError(f"no published figures for x{scale}; PUBLISHED_PSNR has {', '.join(f'x{s}' for s in scales)}.")
     return "; ".join(f"{d}: SRCNN {p[scale]['SRCNN'] - p[scale]['bicubic']:+.2f}, FSRCNN {p[scale]['FSRCNN'] - p[scale]['bicubic']:+.2f}"
                      for d, p in PUBLISHED_PSNR.items())
 

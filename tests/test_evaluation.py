@@ -155,11 +155,12 @@ def test_mean_std_is_the_population_std_as_floats():
 def test_published_gains_over_bicubic():
     assert evaluation.published_gains(2) == "BSD100: SRCNN +1.80, FSRCNN +1.97; Set5: SRCNN +3.00, FSRCNN +3.34"
     assert evaluation.published_gains(3) == "BSD100: SRCNN +1.20, FSRCNN +1.32; Set5: SRCNN +2.36, FSRCNN +2.79"
+    assert evaluation.published_gains(4) == "BSD100: SRCNN +0.94, FSRCNN +1.02; Set5: SRCNN +2.06, FSRCNN +2.30"
 
 
 def test_published_gains_unknown_scale():
-    with pytest.raises(ValueError, match=r"no published figures for x4; PUBLISHED_PSNR has x2 and x3"):
-        evaluation.published_gains(4)
+    with pytest.raises(ValueError, match=r"no published figures for x5; PUBLISHED_PSNR has x2, x3, x4"):
+        evaluation.published_gains(5)
 
 
 def test_per_class_gains_by_hand():
