@@ -294,6 +294,34 @@ def degradation_tables(metrics: dict, test_set: str = "held-out photos") -> str:
     return "\n".join(blocks)
 
 
+def field_margins_table(metrics: dict) -> str:
+    """Markdown table of how far each photo model of ``metrics["photo_field"]`` (not its x8
+    self-ensemble) stands from bicubic and from the best OpenCV peer, over every test set and
+    degradation it was scored on: the smallest margin of each (dB Y-PSNR, where it occurs) and the
+    number of rows below. Empty string without a field section."""
+    field = metrics.get("photo_field") or {}
+    lines = []
+    for scale, sc in field.get("scales", {}).items():
+        peers = [m for m, about in sc["methods"].items() if about["kind"] == "peer"]
+        rows = [(f"{test_set}, {label}", row) for test_set, by_case in sc["scores"].items() for label, row in by_case.items()]
+        for method, about in sc["methods"].items():
+            if about["kind"] != "model" or method.endswith(" x8"):
+                continue
+            cells = [f"x{scale}", f"`{method}`"]
+            for others in (["bicubic"], peers):
+                if not others:
+                    cells += ["no peer could run", ""]
+                    continue
+                margins = [(row[method]["psnr"] - max(row[m]["psnr"] for m in others), where) for where, row in rows]
+                worst, where = min(margins)
+                cells += [f"{worst:+.2f} ({where})", f"{sum(m < 0 for m, _ in margins)} of {len(margins)}"]
+            lines.append("| " + " | ".join(cells) + " |")
+    if not lines:
+        return ""
+    return "\n".join(["| scale | model | smallest margin over bicubic (where) | rows below bicubic | "
+                      "smallest margin over the best OpenCV peer (where) | rows below it |", "|---|---|---|---|---|---|", *lines]) + "\n"
+
+
 class Findings:
     """A notebook's closing "What we found": a few sentences built from its own numbers, shown as
     a Markdown list in Jupyter (``_repr_markdown_``) and as plain text elsewhere."""
@@ -401,6 +429,10 @@ def readme_block(metrics: dict) -> str:
     if degraded:
         block += ("\nThe same methods on LR images made other ways (`evaluation.test_degradations`), best of each row "
                   "in bold:\n\n" + degraded)
+    margins = field_margins_table(metrics)
+    if margins:
+        block += ("\nEach photo model against bicubic and against the best OpenCV peer of each row, over every test set "
+                  "and degradation above (Set5, Set14 and the held-out photos):\n\n" + margins)
     return block
 
 

@@ -72,7 +72,7 @@ def model_entry(train_data: str, test_sets: list[str], params: int, ratio: float
 def metrics_json() -> dict:
     """What the evaluation notebook writes to model/metrics.json: two models, one with two test sets."""
     return {
-        "generated_by": "notebooks/06_evaluation.ipynb",
+        "generated_by": "notebooks/07_evaluation.ipynb",
         "env": {"date": "2025-02-03", "hardware": "CPU only; 2 CPU cores; x86_64"},
         "ssim_implementation": "Gaussian SSIM (test)",
         "models": {
@@ -438,3 +438,22 @@ def test_model_card_field_section_sets_the_model_beside_bicubic_and_the_best_pee
                          "(timed in turns in one run, on a test CPU).")
     assert reporting.field_card_section({"photo_field": field}, "natural_x2_rsp64x5") == []
     assert reporting.field_card_section({}, "robust") == []
+
+
+def test_field_margins_table_gives_each_models_smallest_margins_and_where():
+    sets = {"Set5": [(np.linspace(0, 1, 24 * 30 * 3).reshape(24, 30, 3) * 255).astype(np.uint8)]}
+    cases = (degradation.Degradation("benchmark"), degradation.Degradation("cv2_cubic"))
+    methods = {"robust": "bilinear", "robust x8": "bilinear", "OpenCV ESPCN": "nearest"}
+    results = {2: evaluation.score_on_degradations(methods, sets, 2, degradations=cases, baselines=("bicubic",))}
+    field = reporting.photo_field_json(results, {}, {"robust": "model", "robust x8": "model", "OpenCV ESPCN": "peer"}, {}, (8, 8))
+    table = reporting.field_margins_table({"photo_field": field}).splitlines()
+    assert len(table) == 3  # the header, its rule, one row: the x8 self-ensemble is not a model of its own
+    rows = {label: results[2]["Set5", label] for label in ("benchmark", "cv2_cubic")}
+    vs_bicubic = {k: r.mean("robust", "benchmark") - r.mean("bicubic", "benchmark") for k, r in rows.items()}
+    vs_peer = {k: r.mean("robust", "benchmark") - r.mean("OpenCV ESPCN", "benchmark") for k, r in rows.items()}
+    worst_b, worst_p = min(vs_bicubic, key=vs_bicubic.get), min(vs_peer, key=vs_peer.get)
+    assert table[2] == (f"| x2 | `robust` | {vs_bicubic[worst_b]:+.2f} (Set5, {worst_b}) | {sum(v < 0 for v in vs_bicubic.values())} of 2 | "
+                        f"{vs_peer[worst_p]:+.2f} (Set5, {worst_p}) | {sum(v < 0 for v in vs_peer.values())} of 2 |")
+    assert reporting.field_margins_table({}) == ""
+    assert reporting.field_margins_table({"photo_field": reporting.photo_field_json(results, {}, {"robust": "model"}, {}, (8, 8))}
+                                         ).splitlines()[2].endswith("| no peer could run |  |")
