@@ -374,14 +374,13 @@ class _Visits:
     comes from the memory cache, else the disk cache (when there is one), else its file."""
 
     def __init__(self, files, scale, lr_patch, degradation, seed, coverage, augment, cache: PhotoCache, disk: DiskCache | None = None):
-        self.source = _PhotoSource(files, scale, degradation, disk)
-        self.files, self.scale, self.lr_patch, self.degradation = files, scale, lr_patch, degradation
-        self.seed, self.coverage, self.augment, self.cache = seed, coverage, augment, cache
+        self.source = _PhotoSource(files, scale, degradation, disk)  # holds files, scale, degradation
+        self.lr_patch, self.seed, self.coverage, self.augment, self.cache = lr_patch, seed, coverage, augment, cache
         self._orders: dict[int, np.ndarray] = {}
         self._lock = threading.Lock()
 
     def photo(self, i: int) -> int:
-        n = len(self.files)
+        n = len(self.source.files)
         epoch = i // n
         with self._lock:
             if epoch not in self._orders:
@@ -401,10 +400,12 @@ class _Visits:
             hr, lr = self.cache.get(index, load)
         else:
             hr = self.cache.get(index, lambda: source.hr(index))
-            degradation = self.degradation.draw(rng, self.scale) if isinstance(self.degradation, DegradationMix) else self.degradation
-            lr = degradation.lr_uint8(hr, self.scale, rng, numpy_only=True)
-        n = max(1, int(np.ceil(self.coverage * hr.shape[0] * hr.shape[1] / (self.lr_patch * self.scale) ** 2)))
-        return _cut(lr, hr, self.scale, self.lr_patch, n, rng, self.augment)
+            degradation = source.degradation
+            if isinstance(degradation, DegradationMix):
+                degradation = degradation.draw(rng, source.scale)
+            lr = degradation.lr_uint8(hr, source.scale, rng, numpy_only=True)
+        n = max(1, int(np.ceil(self.coverage * hr.shape[0] * hr.shape[1] / (self.lr_patch * source.scale) ** 2)))
+        return _cut(lr, hr, source.scale, self.lr_patch, n, rng, self.augment)
 
 
 # --------------------------------------------------------------------------------------
