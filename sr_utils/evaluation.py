@@ -332,6 +332,16 @@ def score_on_degradations(methods: Mapping, test_sets: Mapping[str, Sequence], s
             for name, images in test_sets.items() for d in degradations}
 
 
+def self_ensemble_name(name: str) -> str:
+    """The method name of model ``name``'s x8 self-ensemble in the field comparison."""
+    return f"{name} x8"
+
+
+def is_self_ensemble(method: str) -> bool:
+    """Whether a method name of the field comparison is a model's x8 self-ensemble (``self_ensemble_name``)."""
+    return method.endswith(" x8")
+
+
 def field_methods(models, scale: int, *, self_ensembled: Collection[str] = (), download: bool = True) -> tuple[dict, dict[str, str], dict[str, str]]:
     """The methods of the in-the-field comparison at ``scale``: every photo model of that scale,
     the x8 self-ensemble of those named in ``self_ensembled`` (``"<name> x8"``, 8x the time), and
@@ -357,7 +367,7 @@ def field_methods(models, scale: int, *, self_ensembled: Collection[str] = (), d
     if unknown:
         raise ValueError(f"self_ensembled names models that are not given: {sorted(unknown)}.")
     ours = {info.name: model for model, info in models if info.photos and info.scale == scale}
-    ours.update({f"{name} x8": ensembled(ours[name]) for name in self_ensembled if name in ours})
+    ours.update({self_ensemble_name(name): ensembled(ours[name]) for name in self_ensembled if name in ours})
     found, missing = peers_at(scale, download=download)
     kinds = {**{m: "model" for m in ours}, **{m: "peer" for m in found}}
     return {**ours, **found}, kinds, {f"OpenCV {p} x{scale}": why for p, why in missing.items()}

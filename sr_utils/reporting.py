@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from .config import repo_root
 from .degradation import describe as describe_degradation
-from .evaluation import BENCHMARK_PROTOCOL, PROTOCOLS, PUBLISHED_BENCHMARKS, PUBLISHED_PSNR
+from .evaluation import BENCHMARK_PROTOCOL, PROTOCOLS, PUBLISHED_BENCHMARKS, PUBLISHED_PSNR, is_self_ensemble
 from .metrics import SSIM_IMPLEMENTATION
 from .files import atomic_write, replace_block
 
@@ -294,6 +294,11 @@ def degradation_tables(metrics: dict, test_set: str = "held-out photos") -> str:
     return "\n".join(blocks)
 
 
+def _peers(scale_field: dict) -> list[str]:
+    """The OpenCV peers among the methods of one scale of ``metrics["photo_field"]``."""
+    return [m for m, about in scale_field["methods"].items() if about["kind"] == "peer"]
+
+
 def field_margins_table(metrics: dict) -> str:
     """Markdown table of how far each photo model of ``metrics["photo_field"]`` (not its x8
     self-ensemble) stands from bicubic and from the best OpenCV peer, over every test set and
@@ -302,10 +307,10 @@ def field_margins_table(metrics: dict) -> str:
     field = metrics.get("photo_field") or {}
     lines = []
     for scale, sc in field.get("scales", {}).items():
-        peers = [m for m, about in sc["methods"].items() if about["kind"] == "peer"]
+        peers = _peers(sc)
         rows = [(f"{test_set}, {label}", row) for test_set, by_case in sc["scores"].items() for label, row in by_case.items()]
         for method, about in sc["methods"].items():
-            if about["kind"] != "model" or method.endswith(" x8"):
+            if about["kind"] != "model" or is_self_ensemble(method):
                 continue
             cells = [f"x{scale}", f"`{method}`"]
             for others in (["bicubic"], peers):
@@ -534,7 +539,7 @@ def field_card_section(metrics: dict, method: str) -> list[str]:
     scale, sc = next(((s, sc) for s, sc in field.get("scales", {}).items() if method in sc["methods"]), (None, None))
     if sc is None:
         return []
-    peers = [m for m, about in sc["methods"].items() if about["kind"] == "peer"]
+    peers = _peers(sc)
     lines = [f"## In the field: LR images made every way, x{scale}", "",
              f"Y-PSNR dB; {field['protocol']}. `best peer`: the best of OpenCV's models on that row"
              + (f" ({', '.join(peers)})." if peers else " (none could run: " + "; ".join(f"{k}: {v}" for k, v in field["skipped"].items()) + ")."),
