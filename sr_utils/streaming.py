@@ -159,6 +159,16 @@ class PhotoCache:
         return value
 
 
+def _windows(image: np.ndarray, side: int, step: int) -> np.ndarray:
+    """Every ``side x side`` window of ``image`` (``(H, W, C)``) whose corner is on a multiple of
+    ``step``, as a read-only view ``((H - side) // step + 1, (W - side) // step + 1, side, side, C)``:
+    indexing it with corner arrays copies many patches in one call."""
+    h, w, c = image.shape
+    rows, cols, channels = image.strides
+    return np.lib.stride_tricks.as_strided(image, ((h - side) // step + 1, (w - side) // step + 1, side, side, c),
+                                           (rows * step, cols * step, rows, cols, channels), writeable=False)
+
+
 def _cut(lr: np.ndarray, hr: np.ndarray, scale: int, lr_patch: int, n: int, rng: np.random.Generator,
          augment: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """``n`` aligned random patch pairs of an LR photo and its HR photo: ``(n, lr_patch, lr_patch, 3)``
@@ -166,9 +176,8 @@ def _cut(lr: np.ndarray, hr: np.ndarray, scale: int, lr_patch: int, n: int, rng:
     of the 8 symmetries of a square (``images.symmetry``) at random, the same for LR and HR."""
     lp, hp = lr_patch, lr_patch * scale
     ys, xs = rng.integers(0, lr.shape[0] - lp + 1, n), rng.integers(0, lr.shape[1] - lp + 1, n)
-    lr_out, hr_out = np.empty((n, lp, lp, 3), np.uint8), np.empty((n, hp, hp, 3), np.uint8)
-    for i, (y, x) in enumerate(zip(ys.tolist(), xs.tolist())):
-        lr_out[i], hr_out[i] = lr[y:y + lp, x:x + lp], hr[y * scale:y * scale + hp, x * scale:x * scale + hp]
+    # LR window (y, x) and HR window (y, x) of the HR windows on a grid of `scale` cover the same area
+    lr_out, hr_out = _windows(lr, lp, 1)[ys, xs], _windows(hr, hp, scale)[ys, xs]
     if augment:  # each symmetry once, for all the patches that drew it
         turns = rng.integers(0, 8, n)
         for k in range(1, 8):
@@ -319,16 +328,30 @@ def _batches(visit, pool: int, parallel: int, batch_size: int, seed: int):
                 parts.append(ahead.popleft().result())
                 ahead.append(workers.submit(visit, issued))
                 issued += 1
-            lr, hr = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-            del parts
-            order = np.random.default_rng([seed, 2, round_index]).permutation(len(lr))
+            starts = np.cumsum([0] + [len(p[0]) for p in parts])
+            order = np.random.default_rng([seed, 2, round_index]).permutation(starts[-1])
             full = len(order) // batch_size * batch_size
             for start in range(0, full, _CHUNK * batch_size):  # a few large calls: each one waits for Python's lock
-                take = order[start:min(start + _CHUNK * batch_size, full)]
-                yield lr[take].reshape(-1, batch_size, *lr.shape[1:]), hr[take].reshape(-1, batch_size, *hr.shape[1:])
-            left_lr, left_hr = lr[order[full:]], hr[order[full:]]
+                lr, hr = _gather(parts, starts, order[start:min(start + _CHUNK * batch_size, full)])
+                yield lr.reshape(-1, batch_size, *lr.shape[1:]), hr.reshape(-1, batch_size, *hr.shape[1:])
+            left_lr, left_hr = _gather(parts, starts, order[full:])
+            del parts
     finally:
         workers.shutdown(wait=False, cancel_futures=True)
+
+
+def _gather(parts: list[tuple[np.ndarray, np.ndarray]], starts: np.ndarray, take: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Patches ``take`` (indices into the concatenation of the ``(lr, hr)`` stacks of ``parts``,
+    which begin at ``starts``) as two new stacks, copied straight from the parts: the same as
+    concatenating the parts and indexing that, with one copy instead of two."""
+    lr = np.empty((len(take), *parts[0][0].shape[1:]), np.uint8)
+    hr = np.empty((len(take), *parts[0][1].shape[1:]), np.uint8)
+    part = np.searchsorted(starts, take, side="right") - 1
+    for k, (part_lr, part_hr) in enumerate(parts):
+        mine = np.flatnonzero(part == k)
+        if len(mine):
+            lr[mine], hr[mine] = part_lr[take[mine] - starts[k]], part_hr[take[mine] - starts[k]]
+    return lr, hr
 
 
 class _PhotoSource:
