@@ -299,32 +299,65 @@ def _peers(scale_field: dict) -> list[str]:
     return [m for m, about in scale_field["methods"].items() if about["kind"] == "peer"]
 
 
-def field_margins_table(metrics: dict) -> str:
-    """Markdown table of how far each photo model of ``metrics["photo_field"]`` (not its x8
-    self-ensemble) stands from bicubic and from the best OpenCV peer, over every test set and
-    degradation it was scored on: the smallest margin of each (dB Y-PSNR, where it occurs) and the
-    number of rows below. Empty string without a field section."""
-    field = metrics.get("photo_field") or {}
-    lines = []
-    for scale, sc in field.get("scales", {}).items():
+def field_margins(metrics: dict) -> list[dict]:
+    """How far each photo model of ``metrics["photo_field"]`` (not its x8 self-ensemble) stands from
+    bicubic and from the best OpenCV peer of each row, over every test set and degradation it was
+    scored on (dB Y-PSNR, benchmark protocol).
+
+    Returns:
+        One dict per model and scale: ``{"scale", "model", "rows", "bicubic", "peer"}``; ``rows``
+        is the number of (test set, degradation) rows; ``bicubic`` and ``peer`` are each
+        ``{"worst", "where", "below"}`` (the smallest margin, the row where it occurs, the rows
+        with a negative margin), ``peer`` None when no peer could run. Empty without a field section.
+    """
+    out = []
+    for scale, sc in ((metrics.get("photo_field") or {}).get("scales") or {}).items():
         peers = _peers(sc)
         rows = [(f"{test_set}, {label}", row) for test_set, by_case in sc["scores"].items() for label, row in by_case.items()]
         for method, about in sc["methods"].items():
             if about["kind"] != "model" or is_self_ensemble(method):
                 continue
-            cells = [f"x{scale}", f"`{method}`"]
-            for others in (["bicubic"], peers):
+            entry = {"scale": int(scale), "model": method, "rows": len(rows)}
+            for key, others in (("bicubic", ["bicubic"]), ("peer", peers)):
                 if not others:
-                    cells += ["no peer could run", ""]
+                    entry[key] = None
                     continue
                 margins = [(row[method]["psnr"] - max(row[m]["psnr"] for m in others), where) for where, row in rows]
                 worst, where = min(margins)
-                cells += [f"{worst:+.2f} ({where})", f"{sum(m < 0 for m, _ in margins)} of {len(margins)}"]
-            lines.append("| " + " | ".join(cells) + " |")
+                entry[key] = {"worst": worst, "where": where, "below": sum(m < 0 for m, _ in margins)}
+            out.append(entry)
+    return out
+
+
+def field_margins_table(metrics: dict) -> str:
+    """Markdown table of ``field_margins(metrics)``: each photo model's smallest margin over bicubic
+    and over the best OpenCV peer (dB Y-PSNR, where it occurs) and the number of rows below. Empty
+    string without a field section."""
+    lines = []
+    for e in field_margins(metrics):
+        cells = [f"x{e['scale']}", f"`{e['model']}`"]
+        for key in ("bicubic", "peer"):
+            m = e[key]
+            cells += ["no peer could run", ""] if m is None else [f"{m['worst']:+.2f} ({m['where']})", f"{m['below']} of {e['rows']}"]
+        lines.append("| " + " | ".join(cells) + " |")
     if not lines:
         return ""
     return "\n".join(["| scale | model | smallest margin over bicubic (where) | rows below bicubic | "
                       "smallest margin over the best OpenCV peer (where) | rows below it |", "|---|---|---|---|---|---|", *lines]) + "\n"
+
+
+def field_findings(metrics: dict) -> list[str]:
+    """One "What we found" sentence per photo model of the field section (``field_margins``): the
+    rows where it is below bicubic and below the best OpenCV peer, with the smallest margins."""
+    sentences = []
+    for e in field_margins(metrics):
+        b, p, n = e["bicubic"], e["peer"], e["rows"]
+        text = (f"{e['model']} (x{e['scale']}): below bicubic on {b['below']} of {n} rows (test set x degradation; smallest margin "
+                f"{b['worst']:+.2f} dB, {b['where']})")
+        text += ("; no OpenCV peer could run." if p is None else
+                 f"; below the best OpenCV peer on {p['below']} of {n} (smallest margin {p['worst']:+.2f} dB, {p['where']}).")
+        sentences.append(text)
+    return sentences
 
 
 class Findings:

@@ -457,3 +457,23 @@ def test_field_margins_table_gives_each_models_smallest_margins_and_where():
     assert reporting.field_margins_table({}) == ""
     assert reporting.field_margins_table({"photo_field": reporting.photo_field_json(results, {}, {"robust": "model"}, {}, (8, 8))}
                                          ).splitlines()[2].endswith("| no peer could run |  |")
+
+
+def test_field_findings_state_each_models_rows_below_bicubic_and_the_best_peer():
+    sets = {"Set5": [(np.linspace(0, 1, 24 * 30 * 3).reshape(24, 30, 3) * 255).astype(np.uint8)]}
+    cases = (degradation.Degradation("benchmark"), degradation.Degradation("cv2_cubic"))
+    results = {2: evaluation.score_on_degradations({"robust": "bilinear", "OpenCV ESPCN": "nearest"}, sets, 2, degradations=cases,
+                                                   baselines=("bicubic",))}
+    metrics = {"photo_field": reporting.photo_field_json(results, {}, {"robust": "model", "OpenCV ESPCN": "peer"}, {}, (8, 8))}
+    [margins] = reporting.field_margins(metrics)
+    rows = {label: results[2]["Set5", label] for label in ("benchmark", "cv2_cubic")}
+    vs_peer = {k: r.mean("robust", "benchmark") - r.mean("OpenCV ESPCN", "benchmark") for k, r in rows.items()}
+    worst = min(vs_peer, key=vs_peer.get)
+    assert margins["scale"] == 2 and margins["model"] == "robust" and margins["rows"] == 2
+    assert margins["peer"] == {"worst": vs_peer[worst], "where": f"Set5, {worst}", "below": sum(v < 0 for v in vs_peer.values())}
+    [sentence] = reporting.field_findings(metrics)
+    b = margins["bicubic"]
+    assert sentence == (f"robust (x2): below bicubic on {b['below']} of 2 rows (test set x degradation; smallest margin {b['worst']:+.2f} dB, "
+                        f"{b['where']}); below the best OpenCV peer on {margins['peer']['below']} of 2 (smallest margin "
+                        f"{vs_peer[worst]:+.2f} dB, Set5, {worst}).")
+    assert reporting.field_findings({}) == [] and reporting.field_margins({"photo_field": None}) == []
