@@ -22,7 +22,7 @@ _NOTEBOOK_DATA = {
     "03_": ("CIFAR-10", lambda data: data.load_cifar10(download=False)),
     "04_": ("natural96 or STL-10", lambda data: data.load_study96("auto", download=False)),
     "05_": ("sr_train photos", lambda data: data.load_sr_images("val", limit=1, download=False)),
-    # 06_evaluation scores whatever it can load and says what it skipped: it always runs
+    # 07_evaluation scores whatever it can load and says what it skipped: it always runs
 }
 
 

@@ -75,7 +75,19 @@ _CIFAR = dict(task="CIFAR-10 x2 (16x16 -> 32x32)", scale=2, antialias=False, tra
               test_sets=("CIFAR-10 test",), lr_shape=(16, 16, 3), original="cifar10_x2_original")
 _STUDY96 = dict(antialias=False, train_data="natural96 train", test_sets=("natural96 test", "STL-10 subset"))
 _PHOTOS = dict(antialias=True, train_data="sr_train photos", test_sets=("natural96 test", "STL-10 subset"),
-               notebook="notebooks/05_natural_photos.ipynb", cli_default=True)
+               notebook="notebooks/05_natural_photos.ipynb")
+
+
+def _robust(scale: int, arch: str) -> ModelInfo:
+    """The entry of notebook 06's robust model of ``scale`` (the ``upscale`` command's default at that
+    scale), timed at the LR shape of the original model of its scale (x4, which has none: of x3's
+    photo model, compared per output pixel)."""
+    lr_shape, original = {2: ((16, 16, 3), "cifar10_x2_original"), 3: ((32, 32, 3), "natural96_x3_original"),
+                          4: ((24, 24, 3), "natural_x3_rsp56x4")}[scale]
+    return ModelInfo(f"robust_x{scale}_{arch}", f"photos x{scale}, LR made by any common resizer (any size)", scale,
+                     lr_shape=lr_shape, original=original,
+                     **dict(_PHOTOS, notebook="notebooks/06_robust_photos.ipynb", cli_default=True))
+
 
 MODELS: tuple[ModelInfo, ...] = (
     ModelInfo("cifar10_x2_original", notebook="notebooks/01_cifar10_x2.ipynb", **_CIFAR),
@@ -92,6 +104,7 @@ MODELS: tuple[ModelInfo, ...] = (
               original="cifar10_x2_original", **_PHOTOS),
     ModelInfo("natural_x3_rsp56x4", "natural photos x3 (any size)", 3, lr_shape=(32, 32, 3),
               original="natural96_x3_original", **_PHOTOS),
+    *(_robust(s, arch) for s, arch in ((2, "rsp64x5"), (3, "rsp56x4"), (4, "rsp64x5"))),
 )
 
 #: The model whose measured speed every other model's is also divided by.

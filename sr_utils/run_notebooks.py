@@ -193,7 +193,7 @@ def extract(folder: Path, out: Path) -> list[Path]:
 
 def study_order(folder: Path) -> list[Path]:
     """The numbered notebooks of ``folder`` in file order: each uses only what the notebooks
-    before it wrote (the evaluation comes last, after the models it scores)."""
+    before it wrote (the evaluation, 07, after the notebooks that train the models it scores)."""
     return sorted(Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
 

@@ -3,7 +3,7 @@
 Python::
 
     from sr_utils.upscale import upscale
-    big = upscale("photo.jpg", model="model/natural_x2_rsp64x5.keras")   # a path, a PIL image or an array
+    big = upscale("photo.jpg", model="model/robust_x2_rsp64x5.keras")    # a path, a PIL image or an array
 
 Command line (``python -m sr_utils.upscale --help`` says how each kind of image and each output
 name is handled)::

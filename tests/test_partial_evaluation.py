@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "06_evaluation.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "07_evaluation.ipynb"
 
 pytestmark = pytest.mark.skipif(os.environ.get("SR_PARTIAL_EVALUATION_TEST") != "1",
                                 reason="slow (full-profile evaluation notebook): set SR_PARTIAL_EVALUATION_TEST=1")

@@ -115,9 +115,9 @@ def test_main_rejects_missing_notebooks(tmp_path, capsys):
 
 
 def test_study_order_is_file_order(tmp_path):
-    for name in ("04_b.ipynb", "06_evaluation.ipynb", "00_a.ipynb", "05_c.ipynb", "notes.ipynb", "03_d.txt"):
+    for name in ("04_b.ipynb", "07_evaluation.ipynb", "00_a.ipynb", "05_c.ipynb", "notes.ipynb", "03_d.txt"):
         (tmp_path / name).write_text("{}")
-    assert [p.name for p in run_notebooks.study_order(tmp_path)] == ["00_a.ipynb", "04_b.ipynb", "05_c.ipynb", "06_evaluation.ipynb"]
+    assert [p.name for p in run_notebooks.study_order(tmp_path)] == ["00_a.ipynb", "04_b.ipynb", "05_c.ipynb", "07_evaluation.ipynb"]
 
 
 # --------------------------------------------------------------------------------------

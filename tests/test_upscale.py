@@ -396,7 +396,7 @@ def test_cli_without_inputs_upscales_the_bundled_sample(tmp_path, saved_model):
 
 
 def test_cli_defaults_work_from_a_clone(tmp_path):
-    """No input and no --model: the bundled sample through the committed default x2 model."""
+    """No input and no --model: the bundled sample through the committed default model of x2, x3 and x4."""
     for scale in U.DEFAULT_MODELS:
         assert U.default_model_path(scale).is_file(), f"bundled model for x{scale} is missing"
     assert U.main(["-o", str(tmp_path)]) == 0
@@ -404,16 +404,22 @@ def test_cli_defaults_work_from_a_clone(tmp_path):
     assert out.shape == (384, 384, 3) and out.dtype == np.uint8
     assert U.main(["-o", str(tmp_path), "--scale", "3"]) == 0
     assert np.asarray(Image.open(tmp_path / "sample_x3.png")).shape == (576, 576, 3)
+    assert U.main(["-o", str(tmp_path), "--scale", "4"]) == 0
+    assert np.asarray(Image.open(tmp_path / "sample_x4.png")).shape == (768, 768, 3)
 
 
-def test_bundled_models_are_the_models_for_photos():
-    """The defaults were trained on the benchmark degradation (a real photo's), not a dataset's own."""
+def test_bundled_models_are_the_robust_models_for_photos():
+    """The defaults, at x2, x3 and x4, are notebook 06's: trained on whole photos, each patch degraded
+    by the random mix (any common resizer), not on one degradation or a dataset of tiny images."""
     import json
 
     metrics_json = json.loads((U.repo_root() / "model" / "metrics.json").read_text())
+    assert sorted(U.DEFAULT_MODELS) == [2, 3, 4]
     for scale, name in U.DEFAULT_MODELS.items():
         info = metrics_json["models"][name]
-        assert info["scale"] == scale and info["antialias"] is True, name
+        assert info["scale"] == scale and info["train_data"].startswith("sr_train photos"), name
+        assert info["training"]["notebook"] == "notebooks/06_robust_photos.ipynb", name
+        assert info["training"]["degradation"].startswith("per patch, at random: one of benchmark, tf_bicubic"), name
 
 
 def test_side_by_side_shows_the_input_bicubic_and_each_model():
