@@ -103,3 +103,23 @@ def test_truncated_photo_names_the_file(tmp_path):
     photo.write_bytes(photo.read_bytes()[:100])
     with pytest.raises(ValueError, match=r"cannot read the image .*T91/t1\.png .*truncated or damaged"):
         data.load_sr_images("train", data_dir=tmp_path)
+
+
+def test_image_files_are_the_loaded_photos_files_for_streaming(tmp_path):
+    photos = make_folder(tmp_path)
+    for split in ("train", "val"):
+        files, names = data.sr_image_files(split, data_dir=tmp_path)
+        images, loaded_names = data.load_sr_images(split, data_dir=tmp_path)
+        assert names == loaded_names and [f.parent.parent for f in files] == [tmp_path / "sr_train"] * len(files)
+        assert [f.stem for f in files] == [n.split("/")[1] for n in names]
+        for f, image in zip(files, images):
+            np.testing.assert_array_equal(np.asarray(Image.open(f).convert("RGB")), image)
+    files, names = data.sr_image_files("train", data_dir=tmp_path, limit=3)
+    assert names == ["T91/t1", "T91/t3", "BSDS300train/10"]
+    # what a stream of 16x16 HR patches can use: sizes from the headers, the 12x12 photo left out by the caller
+    from sr_utils import streaming
+    with pytest.raises(ValueError, match="smaller than a training patch"):
+        streaming.check_photos(files, 16)
+    assert streaming.check_photos([f for f, n in zip(files, names) if min(photos[n]) >= 16], 16) == [(20, 30), (32, 48)]
+    with pytest.raises(ValueError, match="split must be 'train' or 'val'"):
+        data.sr_image_files("test", data_dir=tmp_path)

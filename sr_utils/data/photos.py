@@ -254,6 +254,19 @@ def load_sr_images(split: str = "train", data_dir: str | os.PathLike | None = No
         ``(images, names)``: a list of ``(H, W, 3)`` uint8 arrays of varying sizes (78-508 px a
         side) and their names as in ``natural96`` (``"T91/t1"``, ``"BSDS300train/100075"``, ...).
     """
+    files, names = sr_image_files(split, data_dir, limit, download)
+    return [read_photo(f) for f in files], names
+
+
+def sr_image_files(split: str = "train", data_dir: str | os.PathLike | None = None, limit: int | None = None,
+                   download: bool = True) -> tuple[list[Path], list[str]]:
+    """The files of ``load_sr_images``'s photos, not read: for a pipeline that streams them
+    (``streaming.photo_patch_dataset``). Same split, order, ``limit`` and lookup.
+
+    Returns:
+        ``(paths, names)``: the photo files (PNG for T91, JPEG for BSDS) and their names
+        (``"T91/t1"``, ``"BSDS300train/100075"``, ...).
+    """
     if split not in ("train", "val"):
         raise ValueError(f"split must be 'train' or 'val', got {split!r}.")
     root = sr_train_dir(data_dir, download=download)
@@ -268,4 +281,4 @@ def load_sr_images(split: str = "train", data_dir: str | os.PathLike | None = No
         raise ValueError(f"{root} lacks {len(unknown)} of the held-out photos (e.g. {sorted(unknown)[0]}); "
                          "it is not a complete sr_train/ folder: delete it and download it again (see data/README.md).")
     files = [(name, f) for name, f in files if (name in held_out) == (split == "val")][:limit]
-    return [read_photo(f) for _, f in files], [name for name, _ in files]
+    return [f for _, f in files], [name for name, _ in files]
