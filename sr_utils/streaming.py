@@ -176,7 +176,7 @@ def _cut(lr: np.ndarray, hr: np.ndarray, scale: int, lr_patch: int, n: int, rng:
     of the 8 symmetries of a square (``images.symmetry``) at random, the same for LR and HR."""
     lp, hp = lr_patch, lr_patch * scale
     ys, xs = rng.integers(0, lr.shape[0] - lp + 1, n), rng.integers(0, lr.shape[1] - lp + 1, n)
-    # LR window (y, x) and HR window (y, x) of the HR windows on a grid of `scale` cover the same area
+    # LR window (y, x) covers the same area as HR window (y, x) of those whose corners lie on multiples of `scale`
     lr_out, hr_out = _windows(lr, lp, 1)[ys, xs], _windows(hr, hp, scale)[ys, xs]
     if augment:  # each symmetry once, for all the patches that drew it
         turns = rng.integers(0, 8, n)
@@ -328,30 +328,16 @@ def _batches(visit, pool: int, parallel: int, batch_size: int, seed: int):
                 parts.append(ahead.popleft().result())
                 ahead.append(workers.submit(visit, issued))
                 issued += 1
-            starts = np.cumsum([0] + [len(p[0]) for p in parts])
-            order = np.random.default_rng([seed, 2, round_index]).permutation(starts[-1])
+            lr, hr = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+            del parts
+            order = np.random.default_rng([seed, 2, round_index]).permutation(len(lr))
             full = len(order) // batch_size * batch_size
             for start in range(0, full, _CHUNK * batch_size):  # a few large calls: each one waits for Python's lock
-                lr, hr = _gather(parts, starts, order[start:min(start + _CHUNK * batch_size, full)])
-                yield lr.reshape(-1, batch_size, *lr.shape[1:]), hr.reshape(-1, batch_size, *hr.shape[1:])
-            left_lr, left_hr = _gather(parts, starts, order[full:])
-            del parts
+                take = order[start:min(start + _CHUNK * batch_size, full)]
+                yield lr[take].reshape(-1, batch_size, *lr.shape[1:]), hr[take].reshape(-1, batch_size, *hr.shape[1:])
+            left_lr, left_hr = lr[order[full:]], hr[order[full:]]
     finally:
         workers.shutdown(wait=False, cancel_futures=True)
-
-
-def _gather(parts: list[tuple[np.ndarray, np.ndarray]], starts: np.ndarray, take: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Patches ``take`` (indices into the concatenation of the ``(lr, hr)`` stacks of ``parts``,
-    which begin at ``starts``) as two new stacks, copied straight from the parts: the same as
-    concatenating the parts and indexing that, with one copy instead of two."""
-    lr = np.empty((len(take), *parts[0][0].shape[1:]), np.uint8)
-    hr = np.empty((len(take), *parts[0][1].shape[1:]), np.uint8)
-    part = np.searchsorted(starts, take, side="right") - 1
-    for k, (part_lr, part_hr) in enumerate(parts):
-        mine = np.flatnonzero(part == k)
-        if len(mine):
-            lr[mine], hr[mine] = part_lr[take[mine] - starts[k]], part_hr[take[mine] - starts[k]]
-    return lr, hr
 
 
 class _PhotoSource:

@@ -215,19 +215,6 @@ def test_cut_copies_the_crops_at_its_random_corners():
         np.testing.assert_array_equal(b[i], hr[3 * y:3 * y + 12, 3 * x:3 * x + 12])
 
 
-def test_gather_equals_indexing_the_concatenated_parts():
-    rng = np.random.default_rng(0)
-    sizes = [3, 0, 5, 1]  # an empty part too: a visit's leftovers can be none
-    parts = [(rng.integers(0, 256, (n, 2, 2, 3), dtype=np.uint8), rng.integers(0, 256, (n, 4, 4, 3), dtype=np.uint8)) for n in sizes]
-    starts = np.cumsum([0] + sizes)
-    take = rng.permutation(9)[:7]
-    lr, hr = streaming._gather(parts, starts, take)
-    np.testing.assert_array_equal(lr, np.concatenate([p[0] for p in parts])[take])
-    np.testing.assert_array_equal(hr, np.concatenate([p[1] for p in parts])[take])
-    empty_lr, empty_hr = streaming._gather(parts, starts, take[:0])
-    assert empty_lr.shape == (0, 2, 2, 3) and empty_hr.shape == (0, 4, 4, 3)
-
-
 @pytest.mark.parametrize("degradation", [Degradation("cv2_area", jpeg_quality=85), DegradationMix()], ids=["fixed", "mix"])
 def test_disk_cache_gives_the_same_stream_and_keeps_exactly_one_file_per_photo_and_lr_image(tmp_path, monkeypatch, degradation):
     photos, cache = tmp_path / "photos", tmp_path / "cache"
