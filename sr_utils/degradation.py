@@ -403,9 +403,11 @@ class DegradationMix:
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)!r}.")
 
-    def describe(self) -> str:
-        """The mix in one line, for training records and model cards."""
-        return (f"per patch, at random: one of {', '.join(self.resizers)} (sr_utils.degradation.RESIZERS); "
+    def describe(self, per: str = "patch") -> str:
+        """The mix in one line, for training records and model cards; ``per``: what each draw
+        degrades (``"patch"`` for ``pipelines.degraded_patches``, ``"photo visit"`` for
+        ``streaming.photo_patch_dataset``, which degrades a whole photo each time it reads it)."""
+        return (f"per {per}, at random: one of {', '.join(self.resizers)} (sr_utils.degradation.RESIZERS); "
                 f"with p={self.blur_probability:g} a Gaussian pre-blur of sigma "
                 f"{self.blur_sigma[0]:g}-{self.blur_sigma[1]:g} x scale HR pixels; "
                 f"with p={self.noise_probability:g} Gaussian noise of sigma {self.noise_sigma[0]:g}-{self.noise_sigma[1]:g} levels; "

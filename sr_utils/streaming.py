@@ -106,6 +106,25 @@ def check_photos(files, min_side: int) -> list[tuple[int, int]]:
     return sizes
 
 
+def large_enough(files, min_side: int) -> tuple[list[Path], list[tuple[int, int]], list[Path]]:
+    """The files of photos at least ``min_side`` pixels a side (one HR training patch), for a
+    collection that holds a few smaller ones (T91 has photos of 78 px a side): ``(kept, sizes,
+    left_out)``, where ``sizes`` are the kept photos' ``(height, width)`` (``check_photos``, for
+    ``photo_patch_dataset(..., sizes=sizes)``) and ``left_out`` the others, in the given order.
+
+    Raises:
+        ValueError: no files, files that are not readable images, or no photo of ``min_side``.
+    """
+    files = [Path(f) for f in files]
+    sizes = check_photos(files, 1)
+    kept = [(f, hw) for f, hw in zip(files, sizes) if min(hw) >= min_side]
+    if not kept:
+        raise ValueError(f"none of the {len(files)} photos is {min_side}x{min_side} pixels or larger (one training patch); "
+                         "use a smaller patch (lr_patch) or larger photos.")
+    left_out = [f for f, hw in zip(files, sizes) if min(hw) < min_side]
+    return [f for f, _ in kept], [hw for _, hw in kept], left_out
+
+
 def _rgb8(pixels: np.ndarray) -> np.ndarray:
     """``read_image``'s pixels as ``(H, W, 3)`` uint8: gray repeated, alpha dropped, 16 bits rounded to 8."""
     if pixels.dtype == np.uint16:

@@ -139,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--degradation", default="benchmark",
                    help="how LR patches are made: 'benchmark' (MATLAB-style bicubic, default), 'mix' (random resizers, blur, "
                         "noise and JPEG, as the robust models), or a resizer of sr_utils.degradation.RESIZERS")
-    p.add_argument("--fast", action="store_true", help="the fast architecture (24 filters, 1 block) instead of the scale's default")
+    p.add_argument("--fast", action="store_true", help="the fast architecture (32 filters, 2 blocks) instead of the scale's default")
     p.add_argument("--filters", type=int, help="filters of the residual sub-pixel network (default: the scale's plan)")
     p.add_argument("--blocks", type=int, help="residual blocks (default: the scale's plan)")
     p.add_argument("--steps", type=int, help="optimizer steps (default: the scale's plan, 4x as many on a GPU)")
@@ -245,13 +245,14 @@ def _run(parser: argparse.ArgumentParser, args, argv: list[str]) -> int:
 
     from . import config, evaluation, reporting, saving, streaming, training
     from .models import RepConv3x3, fold_reparameterized
-    from .degradation import Degradation
+    from .degradation import Degradation, DegradationMix
 
+    described = degradation.describe("photo visit") if isinstance(degradation, DegradationMix) else degradation.describe()
     config.set_precision({"auto": None, "mixed": True, "float32": False}[args.precision])
     config.set_seed(args.seed)
     print(config.describe_device(), f"| devices: {', '.join(strategy.extended.worker_devices)}")
     print(f"{name}: {len(train_files)} training and {len(val_files)} validation photos of {label}, x{args.scale}, "
-          f"degradation: {degradation.describe()}; {recipe.total_steps:,} steps, a validation check every {recipe.steps_per_epoch:,}")
+          f"degradation: {described}; {recipe.total_steps:,} steps, a validation check every {recipe.steps_per_epoch:,}")
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF  # batches are split, not files
     stream = streaming.photo_patch_dataset(train_files, args.scale, args.lr_patch, recipe.batch_size, degradation,
@@ -290,7 +291,7 @@ def _run(parser: argparse.ArgumentParser, args, argv: list[str]) -> int:
                     f"x{args.scale}, trained with `python -m sr_utils.train` on {label}"
                     + (" with re-parameterised 3x3 convolutions (3x3 + 1x1 + identity branches, folded after training)." if args.reparameterize else "."),
         architecture=arch.describe(args.scale), params=fit.model.count_params(), scale=args.scale,
-        antialias=degradation == Degradation("benchmark"), degradation=degradation.describe(),
+        antialias=degradation == Degradation("benchmark"), degradation=described,
         train_data=f"{len(train_files)} photos of {label}", n_train=len(train_files), n_val=len(val_files), n_test=len(crops),
         split=split, test_data=f"centre crops (at most {SCORE_CROP}x{SCORE_CROP} HR pixels) of the first {len(crops)} validation photos",
         recipe=recipe.describe(fit.epochs, f"{len(val_data[0])} fixed patches of the validation photos"),

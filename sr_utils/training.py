@@ -16,6 +16,7 @@ import numpy as np
 from . import metrics, saving
 from .config import Profile, by_device, get_profile, shown
 from .files import atomic_write
+from .images import check_int
 from .models import ResidualSubpixel
 
 
@@ -198,24 +199,28 @@ def fit_original(model: keras.Model, train: tuple, validation: tuple, recipe: Or
     return Fit(model, history, time.time() - start, steps_per_epoch)
 
 
-def photo_plan(scale: int, profile: Profile, fast: bool = False) -> tuple[ResidualSubpixel, BetterRecipe]:
+def photo_plan(scale: int, profile: Profile, fast: bool = False, cpu_steps: int | None = None) -> tuple[ResidualSubpixel, BetterRecipe]:
     """The architecture and recipe of the models for photos at ``scale`` (2, 3 or 4), whatever their
     degradation (notebooks 05 and 06): a residual sub-pixel network on batches of 16 patches of
     32x32 LR pixels, 8,000 (x2) or 5,000 (x3, x4) steps on a CPU and four times as many on a GPU.
     At x4, 64 filters and 5 blocks cost about what x3's 56 and 4 cost per output pixel (the body
     runs on 16 output pixels per LR pixel instead of 9).
 
-    ``fast=True``: the fast model of that scale, 24 filters and one block, sized to take less time per
+    ``fast=True``: the fast model of that scale, 32 filters and two blocks, sized to take less time per
     output pixel than OpenCV's FSRCNN of the same scale (the evaluation notebook times both in turns,
-    ``cost.time_methods``); 20,000 steps on a CPU, as its steps are cheap. The quick profile keeps
+    ``cost.time_methods``); 12,000 steps on a CPU, as its steps are cheap. ``cpu_steps``: another
+    schedule, in steps on a CPU (a GPU still runs four times as many). The quick profile keeps
     the architecture and runs 4 steps of 4 patches of 16x16."""
     plans = {2: (ResidualSubpixel(64, 5), 8000), 3: (ResidualSubpixel(56, 4), 5000), 4: (ResidualSubpixel(64, 5), 5000)}
     if scale not in plans:
         raise ValueError(f"no plan for photo models at x{scale}; there are plans for x{' and x'.join(map(str, plans))}.")
-    arch, cpu_steps = (ResidualSubpixel(24, 1), 20_000) if fast else plans[scale]
+    if cpu_steps is not None:
+        cpu_steps = check_int(cpu_steps, "cpu_steps", 500)
+    arch, plan_steps = (ResidualSubpixel(32, 2), 12_000) if fast else plans[scale]
     if profile.name != "full":
         return arch, BetterRecipe(4, steps_per_epoch=2, batch_size=4, lr_patch=16)
-    return arch, BetterRecipe(by_device(cpu=cpu_steps, gpu=4 * cpu_steps), batch_size=16, lr_patch=32)
+    steps = cpu_steps or plan_steps
+    return arch, BetterRecipe(by_device(cpu=steps, gpu=4 * steps), batch_size=16, lr_patch=32)
 
 
 class TrainingLog(keras.callbacks.Callback):

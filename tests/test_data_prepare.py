@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from sr_utils import config, data, degradation
 
@@ -113,6 +114,26 @@ def test_photos_make_whole_photo_pairs_for_a_scale():
     assert photos.split.startswith("by photo: the 46 photos")
 
 
+def test_photos_stream_their_files_leaving_out_photos_smaller_than_a_patch(tmp_path):
+    rng = np.random.default_rng(0)
+    files = []
+    for i, (h, w) in enumerate([(40, 48), (20, 60), (36, 36)]):
+        files.append(tmp_path / f"p{i}.png")
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(files[-1])
+    photos = data.Photos([np.asarray(Image.open(f)) for f in files], [], [], "toy", train_files=files)
+    stream = photos.patch_stream(3, 8, 4, degradation.Degradation("cv2_area"), seed=1)
+    assert stream.files == [files[0], files[2]] and stream.left_out == [files[1]]  # 20 px < one 24 px HR patch
+    (lr, hr), = [(a.numpy(), b.numpy()) for a, b in stream.take(1)]
+    assert lr.shape == (4, 8, 8, 3) and hr.shape == (4, 24, 24, 3) and lr.dtype == hr.dtype == np.float32
+    assert 0 <= lr.min() and lr.max() <= 1 and 0 <= hr.min() and hr.max() <= 1
+    again = next(iter(photos.patch_stream(3, 8, 4, degradation.Degradation("cv2_area"), seed=1)))
+    np.testing.assert_array_equal(again[1].numpy(), hr)  # seeded
+    with pytest.raises(ValueError, match="have no train_files to stream; make them with data.prepare_photos"):
+        data.Photos(photos.train, [], [], "toy").patch_stream(3, 8, 4, degradation.Degradation("cv2_area"))
+    with pytest.raises(ValueError, match="none of the 3 photos is 48x48 pixels or larger"):
+        photos.patch_stream(3, 16, 4, degradation.Degradation("cv2_area"))
+
+
 def test_prepare_photos_keeps_twelve_of_each_split_outside_the_full_profile(monkeypatch):
     real = Path(__file__).resolve().parents[2] / "shared" / "data"
     folder = Path(os.environ.get(data.DATA_DIR_ENV) or real)
@@ -121,5 +142,6 @@ def test_prepare_photos_keeps_twelve_of_each_split_outside_the_full_profile(monk
     monkeypatch.setenv(data.DATA_DIR_ENV, str(folder))  # found beside the checkout, not named
     photos = data.prepare_photos(QUICK, download=False)
     assert len(photos.train) == len(photos.val) == 12 and photos.train_data == "quick-profile subset"
+    assert photos.train_files == data.sr_image_files("train", limit=12, download=False)[0]
     assert all(p.dtype == np.uint8 and p.ndim == 3 for p in photos.train + photos.val)
     assert not set(photos.val_names) & set(data.load_sr_images("train", limit=12, download=False)[1])

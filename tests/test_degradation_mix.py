@@ -117,6 +117,8 @@ def test_each_step_of_a_degradation_is_applied():
 
 
 def test_degradation_describe_and_errors():
+    assert DegradationMix().describe().startswith("per patch, at random: one of benchmark, tf_bicubic, pil_bicubic, cv2_cubic")
+    assert DegradationMix(("cv2_area",)).describe("photo visit").startswith("per photo visit, at random: one of cv2_area (")
     assert Degradation("cv2_cubic").describe() == "cv2_cubic"
     assert Degradation("cv2_area", 1.2, 2, 80).describe() == "blur 1.2 + cv2_area + noise 2 + JPEG 80"
     with pytest.raises(ValueError, match="resizer must be one of"):

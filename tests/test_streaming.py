@@ -77,6 +77,19 @@ def test_check_photos_names_unreadable_and_small_files(tmp_path):
         streaming.check_photos([], 8)
 
 
+def test_large_enough_keeps_the_photos_of_a_patch_and_names_the_others(tmp_path):
+    a, small, b, thin = _photos(tmp_path, [(40, 50), (20, 50), (32, 32), (50, 31)])
+    kept, sizes, left_out = streaming.large_enough([a, small, b, thin], 32)
+    assert (kept, sizes, left_out) == ([a, b], [(40, 50), (32, 32)], [small, thin])
+    assert streaming.large_enough([str(a)], 40) == ([a], [(40, 50)], [])  # str paths become Paths
+    with pytest.raises(ValueError, match=r"none of the 2 photos is 41x41 pixels or larger \(one training patch\); use a smaller patch"):
+        streaming.large_enough([a, b], 41)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG not really")
+    with pytest.raises(ValueError, match=r"1 of 2 files are not readable images: .*broken.png"):
+        streaming.large_enough([a, broken], 8)  # unreadable files are refused, not left out
+
+
 def test_patches_are_crops_of_the_whole_degraded_photo(tmp_path):
     """Every LR patch is a crop of the degraded whole photo (made by Degradation.apply), under one
     of the 8 symmetries, and its HR patch is the same crop of the photo at the same place."""

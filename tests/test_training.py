@@ -340,8 +340,15 @@ def test_photo_plans_per_scale_and_their_cost():
     with pytest.raises(ValueError, match="no plan for photo models at x5; there are plans for x2 and x3 and x4"):
         training.photo_plan(5, full)
     fast, recipe = training.photo_plan(3, full, fast=True)
-    assert fast == models.ResidualSubpixel(24, 1) and recipe.total_steps == config.by_device(cpu=20_000, gpu=80_000)
-    assert cost.macs_per_output_megapixel(fast.build(3), (32, 32, 3)) < macs[3] / 10
+    assert fast == models.ResidualSubpixel(32, 2) and recipe.total_steps == config.by_device(cpu=12_000, gpu=48_000)
+    assert cost.macs_per_output_megapixel(fast.build(3), (32, 32, 3)) < macs[3] / 4  # 4.9x fewer MACs per output pixel
+    # another schedule: in CPU steps, four times as many on a GPU; the quick profile ignores it
+    assert training.photo_plan(2, full, cpu_steps=12_000)[1] == training.BetterRecipe(config.by_device(cpu=12_000, gpu=48_000), batch_size=16, lr_patch=32)
+    assert training.photo_plan(4, full, fast=True, cpu_steps=1000)[1].total_steps == config.by_device(cpu=1000, gpu=4000)
+    assert training.photo_plan(2, quick, cpu_steps=12_000)[1].total_steps == 4
+    for bad in (499, 1e4, True):
+        with pytest.raises(ValueError, match="cpu_steps must be an integer >= 500"):
+            training.photo_plan(2, full, cpu_steps=bad)
 
 
 def test_fit_sr_in_the_quick_profile_trains_anew_and_keeps_other_runs(tmp_path, monkeypatch):

@@ -4,16 +4,17 @@ degraded at each scale (load -> split -> take -> / 255 -> downscale)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..config import Profile
-from ..degradation import downscale, make_pair
+from ..degradation import Degradation, DegradationMix, downscale, make_pair
 from .benchmarks import BENCHMARK_MD5, load_benchmark
 from .cifar10 import cifar10_note, load_cifar10
 from .natural96 import load_natural96
-from .photos import load_sr_images
+from .photos import load_sr_images, sr_image_files
 from .splits import load_available, load_study96, take, train_val_split
 from .stl10 import load_stl10_subset
 
@@ -224,6 +225,8 @@ class Photos:
         train, val: ``(H, W, 3)`` uint8 photos of varying sizes.
         val_names: the held-out photos' names (``"BSDS300train/100075"``, ...).
         train_data, split, test_data: the training-record fields for a model trained on them.
+        train_files: the files behind ``train``, in the same order (``data.sr_image_files``), for
+            ``patch_stream``.
     """
 
     train: list[np.ndarray]
@@ -232,6 +235,27 @@ class Photos:
     train_data: str
     split: str = "by photo: the 46 photos behind natural96's validation crops are held out (data.load_sr_images)"
     test_data: str = "the 46 held-out photos (whole) and natural96's validation crops of them"
+    train_files: list[Path] = field(default_factory=list)
+
+    def patch_stream(self, scale: int, lr_patch: int, batch_size: int, degradation: Degradation | DegradationMix, seed: int = 42):
+        """The training photos as a ``streaming.photo_patch_dataset`` (read from ``train_files``,
+        each photo degraded as a whole at every visit): an endless, seeded stream of ``(lr, hr)``
+        batches, ``(batch_size, lr_patch, lr_patch, 3)`` and ``(batch_size, lr_patch * scale,
+        lr_patch * scale, 3)`` float32 in [0, 1]. Photos smaller than an HR patch are left out
+        (``streaming.large_enough``); the stream's ``files`` and ``left_out`` attributes list the
+        photos used and those left out.
+
+        Raises:
+            ValueError: no ``train_files`` (a ``Photos`` made from arrays), a file that is not a
+                readable image, or no photo as large as an HR patch.
+        """
+        from ..streaming import large_enough, photo_patch_dataset  # TensorFlow's tf.data, only when streaming
+        if not self.train_files:
+            raise ValueError("these Photos have no train_files to stream; make them with data.prepare_photos.")
+        files, sizes, left_out = large_enough(self.train_files, lr_patch * scale)
+        stream = photo_patch_dataset(files, scale, lr_patch, batch_size, degradation, seed=seed, sizes=sizes)
+        stream.files, stream.left_out = files, left_out
+        return stream
 
     def pairs(self, split: str, scale: int, *, antialias: bool) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """``(lr, hr)`` lists for ``"train"`` or ``"val"``: each photo cropped to a multiple of ``scale`` and
@@ -256,8 +280,9 @@ def prepare_photos(profile: Profile, *, download: bool = True) -> Photos:
         download: download the photos (about 46 MB) when no local copy exists.
     """
     limit = None if profile.name == "full" else 12
-    train, _ = load_sr_images("train", limit=limit, download=download)
+    train_files, _ = sr_image_files("train", limit=limit, download=download)
+    train = load_sr_images("train", limit=limit, download=download)[0]
     val, val_names = load_sr_images("val", limit=limit, download=download)
     train_data = ("sr_train photos (T91 + BSDS300 train + BSDS500 test), whole images, random patches" if profile.name == "full"
                   else "quick-profile subset")
-    return Photos(train, val, val_names, train_data)
+    return Photos(train, val, val_names, train_data, train_files=train_files)
