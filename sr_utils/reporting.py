@@ -14,6 +14,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -299,63 +300,86 @@ def _peers(scale_field: dict) -> list[str]:
     return [m for m, about in scale_field["methods"].items() if about["kind"] == "peer"]
 
 
+def _fsrcnn(scale_field: dict) -> str | None:
+    """OpenCV's FSRCNN (not FSRCNN-small) among the peers of one scale of ``metrics["photo_field"]``:
+    the peer a fast model has to beat, in quality and in time."""
+    return next((m for m in _peers(scale_field) if re.fullmatch(r"OpenCV FSRCNN( x\d+)?", m)), None)
+
+
+def _margins(rows: list[tuple[str, dict]], method: str, others: list[str]) -> dict | None:
+    """``method``'s margin (dB Y-PSNR) over the best of ``others`` on each ``(where, row)`` of a
+    field section: ``{"worst", "where", "below"}`` (``field_margins``), None without ``others``."""
+    if not others:
+        return None
+    margins = [(row[method]["psnr"] - max(row[m]["psnr"] for m in others), where) for where, row in rows]
+    worst, where = min(margins)
+    return {"worst": worst, "where": where, "below": sum(m < 0 for m, _ in margins)}
+
+
 def field_margins(metrics: dict) -> list[dict]:
     """How far each photo model of ``metrics["photo_field"]`` (not its x8 self-ensemble) stands from
-    bicubic and from the best OpenCV peer of each row, over every test set and degradation it was
-    scored on (dB Y-PSNR, benchmark protocol).
+    bicubic, from the best OpenCV peer of each row and from OpenCV's FSRCNN of its scale, over every
+    test set and degradation it was scored on (dB Y-PSNR, benchmark protocol).
 
     Returns:
-        One dict per model and scale: ``{"scale", "model", "rows", "bicubic", "peer"}``; ``rows``
-        is the number of (test set, degradation) rows; ``bicubic`` and ``peer`` are each
-        ``{"worst", "where", "below"}`` (the smallest margin, the row where it occurs, the rows
-        with a negative margin), ``peer`` None when no peer could run. Empty without a field section.
+        One dict per model and scale: ``{"scale", "model", "rows", "bicubic", "peer", "fsrcnn"}``;
+        ``rows`` is the number of (test set, degradation) rows; ``bicubic``, ``peer`` and ``fsrcnn``
+        are each ``{"worst", "where", "below"}`` (the smallest margin, the row where it occurs, the
+        rows with a negative margin), None when no peer (no FSRCNN) could run; ``fsrcnn`` also has
+        ``"time_ratio"``: the model's time per output pixel over FSRCNN's, measured in the same run
+        (None without both timings). Empty without a field section.
     """
     out = []
     for scale, sc in ((metrics.get("photo_field") or {}).get("scales") or {}).items():
-        peers = _peers(sc)
+        peers, fsrcnn = _peers(sc), _fsrcnn(sc)
         rows = [(f"{test_set}, {label}", row) for test_set, by_case in sc["scores"].items() for label, row in by_case.items()]
         for method, about in sc["methods"].items():
             if about["kind"] != "model" or is_self_ensemble(method):
                 continue
-            entry = {"scale": int(scale), "model": method, "rows": len(rows)}
-            for key, others in (("bicubic", ["bicubic"]), ("peer", peers)):
-                if not others:
-                    entry[key] = None
-                    continue
-                margins = [(row[method]["psnr"] - max(row[m]["psnr"] for m in others), where) for where, row in rows]
-                worst, where = min(margins)
-                entry[key] = {"worst": worst, "where": where, "below": sum(m < 0 for m, _ in margins)}
+            entry = {"scale": int(scale), "model": method, "rows": len(rows), "bicubic": _margins(rows, method, ["bicubic"]),
+                     "peer": _margins(rows, method, peers), "fsrcnn": _margins(rows, method, [fsrcnn] if fsrcnn else [])}
+            if entry["fsrcnn"] is not None:
+                ms, ref = about.get("ms_per_output_mp"), sc["methods"][fsrcnn].get("ms_per_output_mp")
+                entry["fsrcnn"]["time_ratio"] = ms / ref if ms and ref else None
             out.append(entry)
     return out
 
 
 def field_margins_table(metrics: dict) -> str:
     """Markdown table of ``field_margins(metrics)``: each photo model's smallest margin over bicubic
-    and over the best OpenCV peer (dB Y-PSNR, where it occurs) and the number of rows below. Empty
-    string without a field section."""
+    and over the best OpenCV peer (dB Y-PSNR, where it occurs) and the number of rows below, then
+    its time per output pixel over OpenCV's FSRCNN's and the rows below FSRCNN (the fast models'
+    targets). Empty string without a field section."""
     lines = []
     for e in field_margins(metrics):
         cells = [f"x{e['scale']}", f"`{e['model']}`"]
         for key in ("bicubic", "peer"):
             m = e[key]
             cells += ["no peer could run", ""] if m is None else [f"{m['worst']:+.2f} ({m['where']})", f"{m['below']} of {e['rows']}"]
+        f = e["fsrcnn"]
+        cells += ["", ""] if f is None else [f"{f['time_ratio']:.2f}x" if f["time_ratio"] else "not timed", f"{f['below']} of {e['rows']}"]
         lines.append("| " + " | ".join(cells) + " |")
     if not lines:
         return ""
     return "\n".join(["| scale | model | smallest margin over bicubic (where) | rows below bicubic | "
-                      "smallest margin over the best OpenCV peer (where) | rows below it |", "|---|---|---|---|---|---|", *lines]) + "\n"
+                      "smallest margin over the best OpenCV peer (where) | rows below it | time per output pixel / OpenCV FSRCNN's | "
+                      "rows below OpenCV FSRCNN |", "|---|---|---|---|---|---|---|---|", *lines]) + "\n"
 
 
 def field_findings(metrics: dict) -> list[str]:
     """One "What we found" sentence per photo model of the field section (``field_margins``): the
-    rows where it is below bicubic and below the best OpenCV peer, with the smallest margins."""
+    rows where it is below bicubic, below the best OpenCV peer and below OpenCV's FSRCNN, with the
+    smallest margins, and its time per output pixel against FSRCNN's."""
     sentences = []
     for e in field_margins(metrics):
-        b, p, n = e["bicubic"], e["peer"], e["rows"]
+        b, p, f, n = e["bicubic"], e["peer"], e["fsrcnn"], e["rows"]
         text = (f"{e['model']} (x{e['scale']}): below bicubic on {b['below']} of {n} rows (test set x degradation; smallest margin "
                 f"{b['worst']:+.2f} dB, {b['where']})")
         text += ("; no OpenCV peer could run." if p is None else
                  f"; below the best OpenCV peer on {p['below']} of {n} (smallest margin {p['worst']:+.2f} dB, {p['where']}).")
+        if f is not None:
+            text += (f" Against OpenCV's FSRCNN: below it on {f['below']} of {n} rows"
+                     + (f", {f['time_ratio']:.2f}x its time per output pixel." if f["time_ratio"] else "."))
         sentences.append(text)
     return sentences
 

@@ -453,10 +453,10 @@ def test_field_margins_table_gives_each_models_smallest_margins_and_where():
     vs_peer = {k: r.mean("robust", "benchmark") - r.mean("OpenCV ESPCN", "benchmark") for k, r in rows.items()}
     worst_b, worst_p = min(vs_bicubic, key=vs_bicubic.get), min(vs_peer, key=vs_peer.get)
     assert table[2] == (f"| x2 | `robust` | {vs_bicubic[worst_b]:+.2f} (Set5, {worst_b}) | {sum(v < 0 for v in vs_bicubic.values())} of 2 | "
-                        f"{vs_peer[worst_p]:+.2f} (Set5, {worst_p}) | {sum(v < 0 for v in vs_peer.values())} of 2 |")
+                        f"{vs_peer[worst_p]:+.2f} (Set5, {worst_p}) | {sum(v < 0 for v in vs_peer.values())} of 2 |  |  |")  # no FSRCNN
     assert reporting.field_margins_table({}) == ""
     assert reporting.field_margins_table({"photo_field": reporting.photo_field_json(results, {}, {"robust": "model"}, {}, (8, 8))}
-                                         ).splitlines()[2].endswith("| no peer could run |  |")
+                                         ).splitlines()[2].endswith("| no peer could run |  |  |  |")
 
 
 def test_field_findings_state_each_models_rows_below_bicubic_and_the_best_peer():
@@ -477,3 +477,26 @@ def test_field_findings_state_each_models_rows_below_bicubic_and_the_best_peer()
                         f"{b['where']}); below the best OpenCV peer on {margins['peer']['below']} of 2 (smallest margin "
                         f"{vs_peer[worst]:+.2f} dB, Set5, {worst}).")
     assert reporting.field_findings({}) == [] and reporting.field_margins({"photo_field": None}) == []
+
+
+def test_field_margins_measure_each_model_against_opencvs_fsrcnn_in_time_and_quality():
+    """The fast models' targets: no slower per output pixel than OpenCV's FSRCNN of the scale (not
+    FSRCNN-small), and above it on every row."""
+    sets = {"Set5": [(np.linspace(0, 1, 24 * 30 * 3).reshape(24, 30, 3) * 255).astype(np.uint8)]}
+    cases = (degradation.Degradation("benchmark"), degradation.Degradation("cv2_cubic"))
+    methods = {"fast": "bilinear", "OpenCV FSRCNN x2": "nearest", "OpenCV FSRCNN-small x2": "bicubic"}
+    results = {2: evaluation.score_on_degradations(methods, sets, 2, degradations=cases, baselines=("bicubic",))}
+    kinds = {"fast": "model", "OpenCV FSRCNN x2": "peer", "OpenCV FSRCNN-small x2": "peer"}
+    timings = {2: {"fast": 30.0, "OpenCV FSRCNN x2": 40.0, "OpenCV FSRCNN-small x2": 10.0}}
+    metrics = {"photo_field": reporting.photo_field_json(results, timings, kinds, {}, (8, 8))}
+    [margins] = reporting.field_margins(metrics)
+    vs = {k: results[2]["Set5", k].mean("fast", "benchmark") - results[2]["Set5", k].mean("OpenCV FSRCNN x2", "benchmark")
+          for k in ("benchmark", "cv2_cubic")}
+    worst = min(vs, key=vs.get)
+    assert margins["fsrcnn"] == {"worst": vs[worst], "where": f"Set5, {worst}", "below": sum(v < 0 for v in vs.values()), "time_ratio": 0.75}
+    assert reporting.field_margins_table(metrics).splitlines()[2].endswith(f"| 0.75x | {margins['fsrcnn']['below']} of 2 |")
+    assert reporting.field_findings(metrics)[0].endswith(
+        f"Against OpenCV's FSRCNN: below it on {margins['fsrcnn']['below']} of 2 rows, 0.75x its time per output pixel.")
+    untimed = {"photo_field": reporting.photo_field_json(results, {}, kinds, {}, (8, 8))}
+    assert reporting.field_margins(untimed)[0]["fsrcnn"]["time_ratio"] is None
+    assert reporting.field_margins_table(untimed).splitlines()[2].endswith("| not timed | " f"{margins['fsrcnn']['below']} of 2 |")
