@@ -40,6 +40,7 @@ class ModelInfo:
             model of another scale it is to be compared with, per output pixel.
         notebook: the notebook that trains it, relative to the repository.
         cli_default: the ``upscale`` command line uses it by default for its scale.
+        cli_fast: the ``upscale`` command line uses it for its scale with ``--fast``.
     """
 
     name: str
@@ -52,6 +53,7 @@ class ModelInfo:
     original: str
     notebook: str
     cli_default: bool = False
+    cli_fast: bool = False
 
     def __post_init__(self):
         unknown = [t for t in self.test_sets if t not in TEST_SETS]
@@ -78,15 +80,15 @@ _PHOTOS = dict(antialias=True, train_data="sr_train photos", test_sets=("natural
                notebook="notebooks/05_natural_photos.ipynb")
 
 
-def _robust(scale: int, arch: str) -> ModelInfo:
+def _robust(scale: int, arch: str, fast: bool = False) -> ModelInfo:
     """The entry of notebook 06's robust model of ``scale`` (the ``upscale`` command's default at that
-    scale), timed at the LR shape of the original model of its scale (x4, which has none: of x3's
-    photo model, compared per output pixel)."""
+    scale), or of its fast model (``fast``), timed at the LR shape of the original model of its scale
+    (x4, which has none: of x3's photo model, compared per output pixel)."""
     lr_shape, original = {2: ((16, 16, 3), "cifar10_x2_original"), 3: ((32, 32, 3), "natural96_x3_original"),
                           4: ((24, 24, 3), "natural_x3_rsp56x4")}[scale]
-    return ModelInfo(f"robust_x{scale}_{arch}", f"photos x{scale}, LR made by any common resizer (any size)", scale,
-                     lr_shape=lr_shape, original=original,
-                     **dict(_PHOTOS, notebook="notebooks/06_robust_photos.ipynb", cli_default=True))
+    task = f"photos x{scale}, LR made by any common resizer (any size)" + (", fast" if fast else "")
+    return ModelInfo(f"robust_x{scale}_{arch}", task, scale, lr_shape=lr_shape, original=original,
+                     **dict(_PHOTOS, notebook="notebooks/06_robust_photos.ipynb", cli_default=not fast, cli_fast=fast))
 
 
 MODELS: tuple[ModelInfo, ...] = (
@@ -105,6 +107,7 @@ MODELS: tuple[ModelInfo, ...] = (
     ModelInfo("natural_x3_rsp56x4", "natural photos x3 (any size)", 3, lr_shape=(32, 32, 3),
               original="natural96_x3_original", **_PHOTOS),
     *(_robust(s, arch) for s, arch in ((2, "rsp64x5"), (3, "rsp56x4"), (4, "rsp64x5"))),
+    *(_robust(s, "rsp32x2", fast=True) for s in (2, 3, 4)),
 )
 
 #: The model whose measured speed every other model's is also divided by.
@@ -134,15 +137,18 @@ def trained_on(name: str, data: str, models: tuple[ModelInfo, ...] = MODELS) -> 
 
 
 def check(models: tuple[ModelInfo, ...] = MODELS) -> None:
-    """Refuse an inconsistent registry: duplicate names, two CLI defaults for a scale, or an
-    ``original`` that is not an entry of the same scale when that scale has an original model."""
+    """Refuse an inconsistent registry: duplicate names, two CLI defaults (or two ``--fast`` models)
+    for a scale, or an ``original`` that is not an entry of the same scale when that scale has an
+    original model."""
     names = [m.name for m in models]
     if len(set(names)) != len(names):
         raise ValueError(f"duplicate model names in the registry: {sorted({n for n in names if names.count(n) > 1})}.")
-    for scale in {m.scale for m in models if m.cli_default}:
-        defaults = [m.name for m in models if m.cli_default and m.scale == scale]
-        if len(defaults) > 1:
-            raise ValueError(f"two command-line defaults for x{scale}: {defaults}; set cli_default=True on one of them only.")
+    for flag in ("cli_default", "cli_fast"):
+        for scale in {m.scale for m in models if getattr(m, flag)}:
+            defaults = [m.name for m in models if getattr(m, flag) and m.scale == scale]
+            if len(defaults) > 1:
+                raise ValueError(f"two command-line {flag.removeprefix('cli_')} models for x{scale}: {defaults}; "
+                                 f"set {flag}=True on one of them only.")
     originals = {m.scale for m in models if m.original == m.name}
     for m in models:
         if get(m.original, models).scale != m.scale and m.scale in originals:

@@ -8,7 +8,8 @@ Python::
 Command line (``python -m sr_utils.upscale --help`` says how each kind of image and each output
 name is handled)::
 
-    python -m sr_utils.upscale photo.png other.jpg -o upscaled/ --scale 2 [--model PATH] [--tile 256]
+    python -m sr_utils.upscale photo.png other.jpg -o upscaled/ --scale 2 [--fast] [--tile 256]
+    python -m sr_utils.upscale photo.png -o upscaled/ --model natural_x3_rsp56x4   # a bundled model by name, or a .keras path
     python -m sr_utils.upscale -o upscaled/          # the bundled sample picture, bundled x2 model
 
 Large images are cut into tiles of ``tile`` x ``tile`` LR pixels, each read with a margin of
@@ -43,6 +44,8 @@ from .models import traced
 
 # scale -> file in model/: the registry's command-line defaults (the models for real photos)
 DEFAULT_MODELS = {m.scale: m.file for m in registry.MODELS if m.cli_default}
+# scale -> file in model/: the models of ``--fast`` (no slower per output pixel than OpenCV's FSRCNN)
+FAST_MODELS = {m.scale: m.file for m in registry.MODELS if m.cli_fast}
 SAMPLE_IMAGE = Path(__file__).resolve().parent / "assets" / "sample.png"
 
 
@@ -97,12 +100,37 @@ def side_by_side(image: np.ndarray, models: dict, scale: int, tile: int = 64) ->
     return {**rows, **{name: upscale(image, model, scale=scale, tile=tile) for name, model in models.items()}}
 
 
-def default_model_path(scale: int) -> Path:
-    """The bundled model for a scale (``model/<file>``); ValueError for a scale without one."""
-    if scale not in DEFAULT_MODELS:
-        raise ValueError(f"no bundled model for scale {scale!r}; bundled scales: {sorted(DEFAULT_MODELS)}. "
+def default_model_path(scale: int, fast: bool = False) -> Path:
+    """The bundled model for a scale (``model/<file>``), or its fast model (``fast``); ValueError
+    for a scale without one."""
+    models = FAST_MODELS if fast else DEFAULT_MODELS
+    if scale not in models:
+        kind = "fast bundled model" if fast else "bundled model"
+        raise ValueError(f"no {kind} for scale {scale!r}; scales with one: {sorted(models)}. "
                          "Pass --model PATH for another scale.")
-    return repo_root() / "model" / DEFAULT_MODELS[scale]
+    return repo_root() / "model" / models[scale]
+
+
+def model_path(model: str | os.PathLike) -> Path:
+    """The file of ``--model``: a path to a ``.keras`` file, or the bare name of a bundled model
+    (``registry.MODELS``, e.g. ``natural_x2_rsp64x5``, with or without ``.keras``), which is
+    ``model/<name>.keras`` in the repository. An existing file of that name in the working folder
+    wins over the bundled model; ``./name`` and ``folder/name`` are always paths.
+
+    Raises:
+        FileNotFoundError: neither an existing file nor a bundled model's name; the message lists
+            the names.
+    """
+    path = Path(model)
+    if path.is_file():
+        return path
+    names = {m.name: m.file for m in registry.MODELS}
+    stem = path.name.removesuffix(".keras")
+    if str(model) in (stem, f"{stem}.keras") and stem in names:  # a bare name, not a path
+        return repo_root() / "model" / names[stem]
+    hint = (f"; for the bundled model, pass its bare name: --model {stem}" if stem in names else
+            f"; pass a .keras file, or the name of a bundled model: {', '.join(names)}")
+    raise FileNotFoundError(f"model file {path} does not exist{hint}.")
 
 
 def fully_convolutional(model: keras.Model) -> keras.Model:
@@ -365,8 +393,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("inputs", nargs="*", type=Path,
                         help="image files (PNG, JPEG, BMP, GIF, TIFF, WebP, ...); default: the bundled sample picture")
     parser.add_argument("-o", "--out-dir", type=Path, required=True, help="folder for the upscaled images (made if missing)")
-    parser.add_argument("--scale", type=int, default=2, help=f"upscaling factor (bundled models: {sorted(DEFAULT_MODELS)})")
-    parser.add_argument("--model", type=Path, default=None, help="a .keras model (default: the bundled one for --scale)")
+    parser.add_argument("--scale", type=int, default=None,
+                        help=f"upscaling factor (bundled models: {sorted(DEFAULT_MODELS)}); default: the --model's own, else 2")
+    parser.add_argument("--model", default=None,
+                        help="a .keras model file, or a bundled model's name such as natural_x2_rsp64x5 (default: the bundled one for --scale)")
+    parser.add_argument("--fast", action="store_true",
+                        help="the bundled fast model of --scale (no slower per output pixel than OpenCV's FSRCNN) instead of the default")
     parser.add_argument("--tile", type=int, default=256, help="tile side in input pixels, >= 8 (default 256); smaller uses less memory")
     parser.add_argument("--self-ensemble", action="store_true",
                         help="average the model's outputs for the 8 flips / quarter turns of each tile: 8x the time")
@@ -438,11 +470,13 @@ def _run(parser: argparse.ArgumentParser, args, done: dict) -> int:
         tile = check_int(args.tile, "--tile", 8)
         if not args.max_megapixels > 0:
             raise ValueError(f"--max-megapixels must be > 0, got {args.max_megapixels:g}.")
-        pairs = _plan(inputs, args.out_dir, args.scale)
-        model_path = args.model or default_model_path(args.scale)
-        model, model_scale = load_sr_model(model_path)  # once, not once per image
-        if model_scale != args.scale:
-            raise ValueError(f"--scale {args.scale} does not match {model_path}, which upscales x{model_scale}.")
+        if args.model is not None and args.fast:
+            raise ValueError("--fast picks a bundled model and --model names one: pass one of them.")
+        path = model_path(args.model) if args.model is not None else default_model_path(args.scale or 2, args.fast)
+        model, model_scale = load_sr_model(path)  # once, not once per image
+        if args.scale is not None and model_scale != args.scale:
+            raise ValueError(f"--scale {args.scale} does not match {path}, which upscales x{model_scale}.")
+        pairs = _plan(inputs, args.out_dir, model_scale)
         check_writable_folder(args.out_dir, "the output folder (-o)")  # last: a refused call creates nothing
     except (ValueError, FileNotFoundError) as e:
         parser.exit(2, f"error: {e}\n")

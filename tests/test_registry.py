@@ -18,7 +18,8 @@ def test_the_registry_names_every_committed_model_once_with_consistent_facts():
     names = [m.name for m in registry.MODELS]
     assert names == ["cifar10_x2_original", "cifar10_x2_rsp64x5", "natural96_x6_original", "natural96_x3_original",
                      "natural96_x6_rsp88x6", "natural96_x3_rsp56x4", "natural_x2_rsp64x5", "natural_x3_rsp56x4",
-                     "robust_x2_rsp64x5", "robust_x3_rsp56x4", "robust_x4_rsp64x5"]
+                     "robust_x2_rsp64x5", "robust_x3_rsp56x4", "robust_x4_rsp64x5",
+                     "robust_x2_rsp32x2", "robust_x3_rsp32x2", "robust_x4_rsp32x2"]
     for m in registry.MODELS:
         assert m.name.split("_x")[1].startswith(f"{m.scale}_") and m.file == f"{m.name}.keras"
         original = registry.get(m.original)
@@ -30,6 +31,8 @@ def test_the_registry_names_every_committed_model_once_with_consistent_facts():
     assert registry.get(registry.REFERENCE).original == registry.REFERENCE
     assert {m.scale: m.name for m in registry.MODELS if m.cli_default} == {2: "robust_x2_rsp64x5", 3: "robust_x3_rsp56x4", 4: "robust_x4_rsp64x5"}
     assert upscale.DEFAULT_MODELS == {2: "robust_x2_rsp64x5.keras", 3: "robust_x3_rsp56x4.keras", 4: "robust_x4_rsp64x5.keras"}
+    assert upscale.FAST_MODELS == {s: f"robust_x{s}_rsp32x2.keras" for s in (2, 3, 4)}
+    assert not any(m.cli_default and m.cli_fast for m in registry.MODELS)
 
 
 def test_get_accepts_file_names_and_names_the_fix():
@@ -57,8 +60,11 @@ def test_inconsistent_entries_are_refused():
         entry("a", scale=1)
     with pytest.raises(ValueError, match=r"duplicate model names in the registry: \['a'\]"):
         registry.check((entry("a"), entry("a")))
-    with pytest.raises(ValueError, match=r"two command-line defaults for x2: \['a', 'b'\]; set cli_default=True on one"):
+    with pytest.raises(ValueError, match=r"two command-line default models for x2: \['a', 'b'\]; set cli_default=True on one"):
         registry.check((entry("a", cli_default=True), entry("b", cli_default=True)))
+    with pytest.raises(ValueError, match=r"two command-line fast models for x2: \['a', 'b'\]; set cli_fast=True on one"):
+        registry.check((entry("a", cli_fast=True), entry("b", cli_fast=True)))
+    registry.check((entry("a", cli_default=True), entry("b", cli_fast=True), entry("c", scale=3, cli_fast=True)))
     with pytest.raises(ValueError, match="its original 'b' has another scale"):
         registry.check((entry("o"), entry("a", original="b"), entry("b", scale=3)))  # x2 has an original, "o"
     # a scale that no original study has compares its models with a model of another scale

@@ -224,9 +224,12 @@ GOLDEN_PSNR = {
     "natural96_x6_rsp88x6.keras": 18.8632,
     "natural_x2_rsp64x5.keras": 20.9684,
     "natural_x3_rsp56x4.keras": 16.6167,
-    "robust_x2_rsp64x5.keras": 21.6738,
-    "robust_x3_rsp56x4.keras": 18.1274,
-    "robust_x4_rsp64x5.keras": 19.1984,
+    "robust_x2_rsp64x5.keras": 21.6111,
+    "robust_x3_rsp56x4.keras": 18.3085,
+    "robust_x4_rsp64x5.keras": 19.3513,
+    "robust_x2_rsp32x2.keras": 21.7259,
+    "robust_x3_rsp32x2.keras": 18.2389,
+    "robust_x4_rsp32x2.keras": 19.2042,
 }
 
 

@@ -166,6 +166,11 @@ def test_cli_argument_errors_stop_before_any_work(tmp_path, saved_model, capsys)
         (["--model", str(not_keras)], r"m.keras is not a Keras model file \(a .keras zip archive"),
         (["--model", str(saved_model), "--tile", "4"], "--tile must be an integer >= 8"),
         (["--model", str(saved_model), "--max-megapixels", "0"], "--max-megapixels must be > 0"),
+        (["--model", str(saved_model), "--fast"], "--fast picks a bundled model and --model names one: pass one of them"),
+        (["--model", "robust_x9_rsp1x1"], r"robust_x9_rsp1x1 does not exist; pass a .keras file, or the name of a bundled model: "
+                                          r"cifar10_x2_original, .*robust_x2_rsp32x2"),
+        (["--model", str(tmp_path / "natural_x2_rsp64x5.keras")], "for the bundled model, pass its bare name: --model natural_x2_rsp64x5"),
+        (["--fast", "--scale", "6"], r"no fast bundled model for scale 6; scales with one: \[2, 3, 4\]"),
     ]
     for extra, match in cases:
         with pytest.raises(SystemExit) as e:
@@ -408,6 +413,37 @@ def test_cli_defaults_work_from_a_clone(tmp_path):
     assert np.asarray(Image.open(tmp_path / "sample_x4.png")).shape == (768, 768, 3)
 
 
+def test_cli_picks_the_fast_model_or_a_bundled_model_by_name(tmp_path, monkeypatch, saved_model):
+    """--fast: the scale's fast model; --model NAME: a bundled model by its registry name, at its own
+    scale unless --scale says otherwise; a file of that name in the working folder wins over the
+    bundled one, a folder of that name does not; ./NAME is a path."""
+    def out(name, *args):
+        assert U.main(["-o", str(tmp_path / name), *args]) == 0
+        [png] = (tmp_path / name).glob("*.png")
+        return png.name, np.asarray(Image.open(png))
+    sample = U.draw_sample_image()
+    models = U.repo_root() / "model"
+    name, fast = out("fast", "--fast", "--scale", "4")
+    assert name == "sample_x4.png"
+    np.testing.assert_array_equal(fast, U.upscale(sample, models / U.FAST_MODELS[4]))
+    name, by_name = out("named", "--model", "natural_x3_rsp56x4")  # x3 without --scale
+    assert name == "sample_x3.png"
+    np.testing.assert_array_equal(by_name, U.upscale(sample, models / "natural_x3_rsp56x4.keras"))
+    assert not np.array_equal(by_name, out("default", "--scale", "3")[1])  # not the default model
+    assert U.model_path("natural_x2_rsp64x5") == U.model_path("natural_x2_rsp64x5.keras") == models / "natural_x2_rsp64x5.keras"
+    assert U.default_model_path(3, fast=True) == models / "robust_x3_rsp32x2.keras"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "robust_x2_rsp64x5").mkdir()  # e.g. an output folder named after the model
+    assert U.model_path("robust_x2_rsp64x5") == models / "robust_x2_rsp64x5.keras"
+    with pytest.raises(FileNotFoundError, match=r"robust_x2_rsp64x5.keras does not exist; for the bundled model, pass its bare name: "
+                                                r"--model robust_x2_rsp64x5\."):
+        U.model_path("./robust_x2_rsp64x5.keras")
+    (tmp_path / "natural_x2_rsp64x5.keras").write_bytes(saved_model.read_bytes())
+    assert U.model_path("natural_x2_rsp64x5.keras") == Path("natural_x2_rsp64x5.keras")  # the file here wins
+    _, local = out("local", "--model", "natural_x2_rsp64x5.keras")
+    np.testing.assert_array_equal(local, U.upscale(sample, saved_model))
+
+
 def test_bundled_models_are_the_robust_models_for_photos():
     """The defaults, at x2, x3 and x4, are notebook 06's: trained on whole photos, each patch degraded
     by the random mix (any common resizer), not on one degradation or a dataset of tiny images."""
@@ -419,7 +455,7 @@ def test_bundled_models_are_the_robust_models_for_photos():
         info = metrics_json["models"][name]
         assert info["scale"] == scale and info["train_data"].startswith("sr_train photos"), name
         assert info["training"]["notebook"] == "notebooks/06_robust_photos.ipynb", name
-        assert info["training"]["degradation"].startswith("per patch, at random: one of benchmark, tf_bicubic"), name
+        assert info["training"]["degradation"].startswith("per photo visit, at random: one of benchmark, tf_bicubic"), name
 
 
 def test_side_by_side_shows_the_input_bicubic_and_each_model():
