@@ -145,9 +145,9 @@ def check(models: tuple[ModelInfo, ...] = MODELS) -> None:
         raise ValueError(f"duplicate model names in the registry: {sorted({n for n in names if names.count(n) > 1})}.")
     for flag in ("cli_default", "cli_fast"):
         for scale in {m.scale for m in models if getattr(m, flag)}:
-            defaults = [m.name for m in models if getattr(m, flag) and m.scale == scale]
-            if len(defaults) > 1:
-                raise ValueError(f"two command-line {flag.removeprefix('cli_')} models for x{scale}: {defaults}; "
+            chosen = [m.name for m in models if getattr(m, flag) and m.scale == scale]
+            if len(chosen) > 1:
+                raise ValueError(f"two command-line {flag.removeprefix('cli_')} models for x{scale}: {chosen}; "
                                  f"set {flag}=True on one of them only.")
     originals = {m.scale for m in models if m.original == m.name}
     for m in models:

@@ -117,12 +117,12 @@ def large_enough(files, min_side: int) -> tuple[list[Path], list[tuple[int, int]
     """
     files = [Path(f) for f in files]
     sizes = check_photos(files, 1)
-    kept = [(f, hw) for f, hw in zip(files, sizes) if min(hw) >= min_side]
-    if not kept:
+    large = [min(hw) >= min_side for hw in sizes]
+    if not any(large):
         raise ValueError(f"none of the {len(files)} photos is {min_side}x{min_side} pixels or larger (one training patch); "
                          "use a smaller patch (lr_patch) or larger photos.")
-    left_out = [f for f, hw in zip(files, sizes) if min(hw) < min_side]
-    return [f for f, _ in kept], [hw for _, hw in kept], left_out
+    return ([f for f, ok in zip(files, large) if ok], [hw for hw, ok in zip(sizes, large) if ok],
+            [f for f, ok in zip(files, large) if not ok])
 
 
 def _rgb8(pixels: np.ndarray) -> np.ndarray:

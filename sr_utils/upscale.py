@@ -124,10 +124,10 @@ def model_path(model: str | os.PathLike) -> Path:
     path = Path(model)
     if path.is_file():
         return path
-    names = {m.name: m.file for m in registry.MODELS}
+    names = [m.name for m in registry.MODELS]
     stem = path.name.removesuffix(".keras")
     if str(model) in (stem, f"{stem}.keras") and stem in names:  # a bare name, not a path
-        return repo_root() / "model" / names[stem]
+        return repo_root() / "model" / registry.get(stem).file
     hint = (f"; for the bundled model, pass its bare name: --model {stem}" if stem in names else
             f"; pass a .keras file, or the name of a bundled model: {', '.join(names)}")
     raise FileNotFoundError(f"model file {path} does not exist{hint}.")

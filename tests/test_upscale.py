@@ -445,8 +445,8 @@ def test_cli_picks_the_fast_model_or_a_bundled_model_by_name(tmp_path, monkeypat
 
 
 def test_bundled_models_are_the_robust_models_for_photos():
-    """The defaults, at x2, x3 and x4, are notebook 06's: trained on whole photos, each patch degraded
-    by the random mix (any common resizer), not on one degradation or a dataset of tiny images."""
+    """The defaults, at x2, x3 and x4, are notebook 06's: trained on whole photos, each photo degraded
+    by the random mix at every visit (any common resizer), not on one degradation or a dataset of tiny images."""
     import json
 
     metrics_json = json.loads((U.repo_root() / "model" / "metrics.json").read_text())

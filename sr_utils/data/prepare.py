@@ -14,7 +14,7 @@ from ..degradation import Degradation, DegradationMix, downscale, make_pair
 from .benchmarks import BENCHMARK_MD5, load_benchmark
 from .cifar10 import cifar10_note, load_cifar10
 from .natural96 import load_natural96
-from .photos import load_sr_images, sr_image_files
+from .photos import load_sr_images, read_photo, sr_image_files
 from .splits import load_available, load_study96, take, train_val_split
 from .stl10 import load_stl10_subset
 
@@ -281,7 +281,7 @@ def prepare_photos(profile: Profile, *, download: bool = True) -> Photos:
     """
     limit = None if profile.name == "full" else 12
     train_files, _ = sr_image_files("train", limit=limit, download=download)
-    train = load_sr_images("train", limit=limit, download=download)[0]
+    train = [read_photo(f) for f in train_files]  # load_sr_images("train"), from the files already listed
     val, val_names = load_sr_images("val", limit=limit, download=download)
     train_data = ("sr_train photos (T91 + BSDS300 train + BSDS500 test), whole images, random patches" if profile.name == "full"
                   else "quick-profile subset")
