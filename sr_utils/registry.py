@@ -106,6 +106,8 @@ MODELS: tuple[ModelInfo, ...] = (
               original="cifar10_x2_original", **_PHOTOS),
     ModelInfo("natural_x3_rsp56x4", "natural photos x3 (any size)", 3, lr_shape=(32, 32, 3),
               original="natural96_x3_original", **_PHOTOS),
+    ModelInfo("natural_x4_rsp64x5", "natural photos x4 (any size)", 4, lr_shape=(24, 24, 3),
+              original="natural_x3_rsp56x4", **_PHOTOS),
     *(_robust(s, arch) for s, arch in ((2, "rsp64x5"), (3, "rsp56x4"), (4, "rsp64x5"))),
     *(_robust(s, "rsp32x2", fast=True) for s in (2, 3, 4)),
 )

@@ -18,7 +18,7 @@ def test_the_registry_names_every_committed_model_once_with_consistent_facts():
     names = [m.name for m in registry.MODELS]
     assert names == ["cifar10_x2_original", "cifar10_x2_rsp64x5", "natural96_x6_original", "natural96_x3_original",
                      "natural96_x6_rsp88x6", "natural96_x3_rsp56x4", "natural_x2_rsp64x5", "natural_x3_rsp56x4",
-                     "robust_x2_rsp64x5", "robust_x3_rsp56x4", "robust_x4_rsp64x5",
+                     "natural_x4_rsp64x5", "robust_x2_rsp64x5", "robust_x3_rsp56x4", "robust_x4_rsp64x5",
                      "robust_x2_rsp32x2", "robust_x3_rsp32x2", "robust_x4_rsp32x2"]
     for m in registry.MODELS:
         assert m.name.split("_x")[1].startswith(f"{m.scale}_") and m.file == f"{m.name}.keras"
