@@ -264,6 +264,44 @@ class DiskCache:
         return value
 
 
+MALLOC_TOP_PAD_MB = 64  # reuse_memory: freed memory glibc keeps at the top of each heap
+PILLOW_BLOCKS = 8  # reuse_memory: freed image blocks (16 MB each) Pillow keeps
+_REUSING = []
+
+
+def reuse_memory() -> bool:
+    """Let the process reuse freed memory rather than give it back to the system and fault in
+    fresh pages at the next allocation (settings of the whole process, made once):
+
+    * glibc's ``malloc`` keeps ``MALLOC_TOP_PAD_MB`` at the top of each heap (``mallopt(M_TOP_PAD)``;
+      the default is 128 KB), unless the ``MALLOC_TOP_PAD_`` environment variable chooses it;
+    * Pillow keeps up to ``PILLOW_BLOCKS`` freed image blocks (``Image.core.set_blocks_max``; the
+      default is none), unless ``PILLOW_BLOCKS_MAX`` chooses it or it already keeps more.
+
+    The stream decodes a photo into ~10 MB of fresh memory per visit and allocates and frees about
+    a megabyte per batch, a thousand batches a second: with the defaults, faulting those pages in
+    took over a third of its CPU time in ``python -m sr_utils.streaming``. The memory kept is at
+    most ``MALLOC_TOP_PAD_MB`` per heap and ``PILLOW_BLOCKS`` x 16 MB. ``photo_patch_dataset``
+    calls this; it returns whether it changed anything (never off glibc for the first setting:
+    macOS, Windows, musl).
+    """
+    if _REUSING:
+        return False
+    _REUSING.append(True)
+    changed = False
+    if "PILLOW_BLOCKS_MAX" not in os.environ and Image.core.get_blocks_max() < PILLOW_BLOCKS:
+        Image.core.set_blocks_max(PILLOW_BLOCKS)
+        changed = True
+    if "MALLOC_TOP_PAD_" not in os.environ and platform.libc_ver()[0] == "glibc":
+        try:
+            import ctypes
+
+            changed |= bool(ctypes.CDLL(None).mallopt(-2, MALLOC_TOP_PAD_MB << 20))  # -2: M_TOP_PAD in <malloc.h>
+        except (OSError, AttributeError):
+            pass
+    return changed
+
+
 def photo_patch_dataset(files, scale: int, lr_patch: int, batch_size: int, degradation: Degradation | DegradationMix,
                         seed: int = 42, augment: bool = True, coverage: float = 1.0, pool: int = 16,
                         parallel: int | None = None, cache_mb: float = 1024, disk_cache: str | os.PathLike | None = None,
@@ -316,6 +354,7 @@ def photo_patch_dataset(files, scale: int, lr_patch: int, batch_size: int, degra
     elif len(sizes) != len(files) or min(min(hw) for hw in sizes) < hp:
         raise ValueError(f"sizes must be check_photos(files, {hp})'s result: one (height, width) per file, each side >= {hp}.")
     disk = DiskCache(disk_cache) if disk_cache is not None else None
+    reuse_memory()
     visit = _Visits(files, scale, lr_patch, degradation, seed, coverage, augment, PhotoCache(int(cache_mb * 1e6)), disk)
 
     def as_float(lr, hr):
@@ -347,16 +386,34 @@ def _batches(visit, pool: int, parallel: int, batch_size: int, seed: int):
                 parts.append(ahead.popleft().result())
                 ahead.append(workers.submit(visit, issued))
                 issued += 1
-            lr, hr = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-            del parts
-            order = np.random.default_rng([seed, 2, round_index]).permutation(len(lr))
+            # patch j of the round is patch local[j] of parts[owner[j]]: gathered from the parts, never
+            # copied into one array of the round (hundreds of MB, fresh memory at every round)
+            sizes = [len(p[0]) for p in parts]
+            owner = np.repeat(np.arange(len(parts)), sizes)
+            local = np.arange(len(owner)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+            order = np.random.default_rng([seed, 2, round_index]).permutation(len(owner))
             full = len(order) // batch_size * batch_size
             for start in range(0, full, _CHUNK * batch_size):  # a few large calls: each one waits for Python's lock
-                take = order[start:min(start + _CHUNK * batch_size, full)]
-                yield lr[take].reshape(-1, batch_size, *lr.shape[1:]), hr[take].reshape(-1, batch_size, *hr.shape[1:])
-            left_lr, left_hr = lr[order[full:]], hr[order[full:]]
+                lr, hr = _gather(parts, owner, local, order[start:min(start + _CHUNK * batch_size, full)])
+                yield lr.reshape(-1, batch_size, *lr.shape[1:]), hr.reshape(-1, batch_size, *hr.shape[1:])
+            left_lr, left_hr = _gather(parts, owner, local, order[full:])
+            del parts
     finally:
         workers.shutdown(wait=False, cancel_futures=True)
+
+
+def _gather(parts, owner: np.ndarray, local: np.ndarray, take: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Patches ``take`` of a round, in that order: ``(lr, hr)`` stacks, patch ``j`` being patch
+    ``local[j]`` of ``parts[owner[j]]`` (an ``(lr, hr)`` pair of stacks)."""
+    lr = np.empty((len(take), *parts[0][0].shape[1:]), np.uint8)
+    hr = np.empty((len(take), *parts[0][1].shape[1:]), np.uint8)
+    which = owner[take]
+    for q, (part_lr, part_hr) in enumerate(parts):
+        at = np.flatnonzero(which == q)
+        if len(at):
+            rows = local[take[at]]
+            lr[at], hr[at] = part_lr[rows], part_hr[rows]
+    return lr, hr
 
 
 class _PhotoSource:
@@ -442,22 +499,25 @@ class _Visits:
 def write_synthetic_photos(folder: str | os.PathLike, n: int = 800, size: tuple[int, int] = (1356, 2040), seed: int = 0) -> list[Path]:
     """``n`` PNG photos of ``size`` (height, width; DIV2K's typical 2040x1356 by default) in
     ``folder``: smooth colour fields with edges and fine noise (``cost.synthetic_photo``), made
-    from a few base images shifted and mirrored so that every file differs. For benchmarks only."""
+    from a few base images shifted and mirrored so that every file differs, written as most tools
+    write PNGs (zlib level 6, Pillow's default), ``os.cpu_count()`` at a time. For benchmarks only."""
     from .cost import synthetic_photo
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     bases = [synthetic_photo(size[0] + 64, size[1] + 64, seed=seed + b) for b in range(4)]
-    paths = []
-    for i in range(n):
+
+    def write(i: int) -> Path:
         base = bases[i % 4]
         dy, dx = (i * 7) % 64, (i * 13) % 64
         image = base[dy:dy + size[0], dx:dx + size[1]]
         image = image[:, ::-1] if (i // 4) % 2 else image
         path = folder / f"{i + 1:04d}.png"
-        Image.fromarray(np.ascontiguousarray(image)).save(path, compress_level=1)
-        paths.append(path)
-    return paths
+        Image.fromarray(np.ascontiguousarray(image)).save(path)
+        return path
+
+    with ThreadPoolExecutor(os.cpu_count() or 1) as workers:  # Pillow encodes without holding Python's lock
+        return list(workers.map(write, range(n)))
 
 
 def prepare_disk_cache(files, scale: int, degradation: Degradation | DegradationMix, folder: str | os.PathLike,
@@ -610,11 +670,13 @@ def main(argv=None) -> int:
             folder, images = args.folder, f"the photos of `{Path(args.folder).resolve().name}/`"
         else:
             folder = args.keep_photos or Path(tmp) / "photos"
-            images = f"{args.images} synthetic DIV2K-sized photos (2040x1356 PNGs)"
+            images = f"{args.images} synthetic DIV2K-sized photos (2040x1356 PNGs"
             if len(list(Path(folder).glob("*.png"))) != args.images:
                 start = time.perf_counter()
                 write_synthetic_photos(folder, args.images)
                 print(f"made {args.images} synthetic photos of 2040x1356 in {time.perf_counter() - start:.0f} s", flush=True)
+            sizes = [p.stat().st_size for p in image_files(folder)]
+            images += f" of {np.mean(sizes) / 1e6:.1f} MB on average; DIV2K's 800 training photos average 4.4 MB)"
         runs = [("every visit reads its photo from the file (the default)", None)]
         if not args.no_disk_cache:
             runs.append(("`disk_cache` (`--disk-cache`), once filled: a visit reads two `.npy` files", str(Path(tmp) / "disk_cache")))

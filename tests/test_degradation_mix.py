@@ -197,3 +197,46 @@ def test_numpy_only_lr_equals_the_tensorflow_one(resizer, scale):
     assert np.abs(lr - reference).max() <= 1 and (lr != reference).mean() < 0.01
     if resizer not in ("benchmark", "tf_bicubic"):
         np.testing.assert_array_equal(lr, reference)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.float64])
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_opencv_filter_of_large_images_equals_numpys(monkeypatch, dtype, scale):
+    """Images of 2**16 pixels or more are filtered by OpenCV (the whole image, then subsampled; the
+    renormalized borders by numpy): the same taps and weights as numpy's strided filter, so the same
+    result to float rounding, borders included, for every resizer; uint8 LR images equal after
+    rounding (over 99.99%), within one level."""
+    pytest.importorskip("cv2")
+    from sr_utils.cost import synthetic_photo
+
+    image = synthetic_photo(264 * scale // 2 * 2, 250 * scale // 2 * 2, seed=scale)[None]  # over 2**16 pixels
+    assert image.shape[1] * image.shape[2] >= degradation._CV2_MIN_PIXELS
+    x = image if dtype == np.uint8 else image.astype(dtype) / dtype(255)
+    calls = []
+    opencv = degradation._separable_opencv
+    monkeypatch.setattr(degradation, "_separable_opencv", lambda *args: calls.append(1) or opencv(*args))
+    for name in RESIZERS:
+        ours = degradation._separable(x, scale, RESIZERS[name])
+        assert len(calls) == 1, name  # OpenCV filtered it
+        calls.clear()
+        with monkeypatch.context() as m:
+            m.setattr(degradation, "_CV2", [None])  # as without OpenCV
+            plain = degradation._separable(x, scale, RESIZERS[name])
+        assert ours.dtype == plain.dtype == (np.float32 if dtype == np.uint8 else dtype)
+        assert ours.shape == plain.shape == (1, image.shape[1] // scale, image.shape[2] // scale, 3)
+        np.testing.assert_allclose(ours, plain, rtol=0, atol=1e-4 if dtype == np.uint8 else 1e-6, err_msg=name)
+        if dtype == np.uint8:
+            a, b = np.round(np.clip(ours, 0, 255)), np.round(np.clip(plain, 0, 255))
+            assert np.abs(a - b).max() <= 1 and (a != b).mean() < 1e-4, name
+
+
+def test_opencv_filter_handles_one_channel_and_strided_views(monkeypatch):
+    pytest.importorskip("cv2")
+    from sr_utils.cost import synthetic_photo
+
+    image = synthetic_photo(300, 280, seed=1)[None].astype(np.float32)[..., ::-1][..., :1]  # one channel, a view
+    ours = degradation._separable(image, 2, RESIZERS["benchmark"])
+    monkeypatch.setattr(degradation, "_CV2", [None])
+    plain = degradation._separable(image, 2, RESIZERS["benchmark"])
+    assert ours.shape == plain.shape == (1, 150, 140, 1)
+    np.testing.assert_allclose(ours, plain, rtol=0, atol=1e-4)

@@ -202,6 +202,37 @@ def test_rounds_smaller_than_a_batch_carry_over(tmp_path):
     assert [b.shape for _, b in batches] == [(6, 8, 8, 3)] * 4
 
 
+def test_gather_takes_the_patches_of_the_round_in_order():
+    """A round's patches are gathered from its visits' stacks, as if concatenated and indexed."""
+    rng = np.random.default_rng(5)
+    parts = [(rng.integers(0, 256, (n, 2, 2, 3), dtype=np.uint8), rng.integers(0, 256, (n, 4, 4, 3), dtype=np.uint8))
+             for n in (3, 1, 5)]
+    owner, local = np.array([0, 0, 0, 1, 2, 2, 2, 2, 2]), np.array([0, 1, 2, 0, 0, 1, 2, 3, 4])
+    take = np.array([8, 0, 3, 5, 1])
+    lr, hr = streaming._gather(parts, owner, local, take)
+    np.testing.assert_array_equal(lr, np.concatenate([p[0] for p in parts])[take])
+    np.testing.assert_array_equal(hr, np.concatenate([p[1] for p in parts])[take])
+    empty = streaming._gather(parts, owner, local, take[:0])
+    assert empty[0].shape == (0, 2, 2, 3) and empty[1].shape == (0, 4, 4, 3)
+
+
+def test_reuse_memory_sets_pillows_block_cache_once_and_respects_the_environment(monkeypatch):
+    before = Image.core.get_blocks_max()
+    try:
+        Image.core.set_blocks_max(0)
+        monkeypatch.setattr(streaming, "_REUSING", [])
+        monkeypatch.setenv("PILLOW_BLOCKS_MAX", "0")
+        monkeypatch.setenv("MALLOC_TOP_PAD_", "131072")
+        assert streaming.reuse_memory() is False and Image.core.get_blocks_max() == 0  # the user's choice stands
+        monkeypatch.setattr(streaming, "_REUSING", [])
+        monkeypatch.delenv("PILLOW_BLOCKS_MAX")
+        assert streaming.reuse_memory() is True and Image.core.get_blocks_max() == streaming.PILLOW_BLOCKS
+        Image.core.set_blocks_max(0)
+        assert streaming.reuse_memory() is False and Image.core.get_blocks_max() == 0  # once per process
+    finally:
+        Image.core.set_blocks_max(before)
+
+
 def test_cut_turns_lr_and_hr_alike_into_all_eight_symmetries():
     lr = np.random.default_rng(0).integers(0, 256, (5, 6, 3), dtype=np.uint8)
     hr = np.repeat(np.repeat(lr, 2, 0), 2, 1)  # nearest upscale: stays so under any symmetry
@@ -302,3 +333,21 @@ def test_benchmark_writes_its_readme_block(tmp_path, monkeypatch, capsys):
     assert all(float(r[1].replace(",", "")) > 0 for r in rows) and rows[2][1] == "12"
     assert "the photos of `mine/`" in text and str(tmp_path) not in text
     assert "disk-cache reads, 0 photos decoded; filling the disk cache took" in capsys.readouterr().out  # all read from the cache
+
+
+def test_benchmark_makes_the_synthetic_photos_once_and_states_their_size(tmp_path, monkeypatch, capsys):
+    """Without --folder: the synthetic photos are made (here small, for speed) in --keep-photos, reused by the next
+    run, and the table says how many and their average file size."""
+    made = []
+    write = streaming.write_synthetic_photos
+    monkeypatch.setattr(streaming, "write_synthetic_photos", lambda folder, n: made.append(n) or write(folder, n, size=(40, 48)))
+    monkeypatch.setattr(streaming, "_training_rate", lambda *a: {"rsp_stub": 12.5})
+    args = ["--keep-photos", str(tmp_path / "photos"), "--images", "3", "--lr-patch", "8", "--batch-size", "4",
+            "--seconds", "0.3", "--warmup", "2", "--no-disk-cache"]
+    for _ in range(2):
+        assert streaming.main(args) == 0
+    assert made == [3] and sorted(p.name for p in (tmp_path / "photos").iterdir()) == ["0001.png", "0002.png", "0003.png"]
+    mb = np.mean([p.stat().st_size for p in (tmp_path / "photos").iterdir()]) / 1e6
+    out = capsys.readouterr().out
+    assert f"on 3 synthetic DIV2K-sized photos (2040x1356 PNGs of {mb:.1f} MB on average; DIV2K's 800 training photos average 4.4 MB)" in out
+    assert out.count("made 3 synthetic photos") == 1
