@@ -17,7 +17,7 @@ photos, DIV2K): image files are read from disk as they are needed, never all hel
 Visits run in parallel (``parallel``); the patches of ``pool`` consecutive visits are shuffled
 together and batched, so a batch holds patches of many photos, each with its own degradation. The stream depends only
 on the seed, not on timing. Memory is bounded by the cache, plus about ``pool + parallel`` visits'
-patches and ``parallel`` photos being degraded.
+patches and ``parallel`` photos being degraded; freed memory is kept for reuse (``reuse_memory``).
 
 ``python -m sr_utils.streaming`` measures it: patches/s and peak memory on a synthetic folder of
 800 DIV2K-sized photos, next to the rate a training step consumes them.
@@ -499,8 +499,8 @@ class _Visits:
 def write_synthetic_photos(folder: str | os.PathLike, n: int = 800, size: tuple[int, int] = (1356, 2040), seed: int = 0) -> list[Path]:
     """``n`` PNG photos of ``size`` (height, width; DIV2K's typical 2040x1356 by default) in
     ``folder``: smooth colour fields with edges and fine noise (``cost.synthetic_photo``), made
-    from a few base images shifted and mirrored so that every file differs, written as most tools
-    write PNGs (zlib level 6, Pillow's default), ``os.cpu_count()`` at a time. For benchmarks only."""
+    from a few base images shifted and mirrored so that every file differs, written at zlib level 6
+    (the default of Pillow and libpng), ``os.cpu_count()`` at a time. For benchmarks only."""
     from .cost import synthetic_photo
 
     folder = Path(folder)
@@ -573,7 +573,7 @@ def _measure(args) -> None:
         "hits": memory.hits, "reads": memory.misses, "disk_reads": disk.hits if disk else 0, "decoded": (disk.misses if disk else memory.misses)}))
 
 
-def _training_rate(scale: int, lr_patch: int, batch_size: int, steps: int = 10) -> dict[str, float]:
+def _training_rate(scale: int, lr_patch: int, batch_size: int, steps: int = 40) -> dict[str, float]:
     """LR patches per second that one training step of each photo model plan consumes on this
     machine (``training.photo_plan``, the better recipe's loss and optimizer, a traced step)."""
     import keras

@@ -292,7 +292,7 @@ def _run(parser: argparse.ArgumentParser, args, argv: list[str]) -> int:
                     + (" with re-parameterised 3x3 convolutions (3x3 + 1x1 + identity branches, folded after training)." if args.reparameterize else "."),
         architecture=arch.describe(args.scale), params=fit.model.count_params(), scale=args.scale,
         antialias=degradation == Degradation("benchmark"), degradation=described,
-        train_data=f"{len(train_files)} photos of {label}", n_train=len(train_files), n_val=len(val_files), n_test=len(crops),
+        train_data=f"{len(train_files) + len(val_files)} photos of {label}", n_train=len(train_files), n_val=len(val_files), n_test=len(crops),
         split=split, test_data=f"centre crops (at most {SCORE_CROP}x{SCORE_CROP} HR pixels) of the first {len(crops)} validation photos",
         recipe=recipe.describe(fit.epochs, f"{len(val_data[0])} fixed patches of the validation photos"),
         epochs_run=fit.epochs, steps=fit.steps, train_seconds=fit.seconds, notebook="python -m sr_utils.train",

@@ -100,7 +100,7 @@ def test_a_tiny_run_writes_model_record_and_card_and_resumes(tmp_path, capsys):
     scores = record["extra"]["y_psnr_by_degradation"]["benchmark"]
     assert set(scores) == {"model", "bicubic"} and all(10 < v < 60 for v in scores.values())
     card = (out / f"{name}.md").read_text()
-    assert f"# `{name}.keras`" in card and "| benchmark |" in card and "4 training / 1 validation photos" in card
+    assert f"# `{name}.keras`" in card and "| benchmark |" in card and "| training data | 5 photos of my_photos: 4 training / 1 validation photos" in card
     weights = model.get_weights()
     capsys.readouterr()
     assert train.main(argv) == 0  # finished: the model is scored again, not retrained
