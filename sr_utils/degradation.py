@@ -259,17 +259,19 @@ def resize_down(images, scale: int, resizer: str, numpy_only: bool = False) -> n
     return np.clip(_separable(x.astype(dtype, copy=False), scale, RESIZERS[resizer]), 0.0, 1.0).astype(np.float32, copy=False)
 
 
-def _separable(x: np.ndarray, scale: int, resizer: Resizer) -> np.ndarray:
+def _separable(x: np.ndarray, scale: int, resizer: Resizer, opencv: bool = True) -> np.ndarray:
     """``(N, H, W, C)`` filtered and subsampled along H then W, unclipped, in ``x``'s float dtype
     (float32 for uint8, on the same [0, 255] scale).
 
     Away from the borders every output pixel has the same taps at a stride of ``scale``: those
     are computed on strided views, one multiply-add per tap; only the few border pixels whose
     taps are clipped or renormalized are gathered one by one. Images of ``_CV2_MIN_PIXELS`` or
-    more are filtered by OpenCV where it is installed (``_separable_opencv``: 3-4x faster; the
-    same taps and weights, so the same result to float rounding).
+    more are filtered by OpenCV where it is installed (``_separable_opencv``; faster, measured by
+    ``streaming.visit_costs``): the same taps and weights, so the same result to float rounding.
+    ``opencv=False``: numpy for every image.
     """
-    cv2 = _opencv() if x.ndim == 4 and x.shape[3] <= 4 and x.shape[1] * x.shape[2] >= _CV2_MIN_PIXELS else None
+    large = opencv and x.ndim == 4 and x.shape[3] <= 4 and x.shape[1] * x.shape[2] >= _CV2_MIN_PIXELS
+    cv2 = _opencv() if large and x.dtype in (np.uint8, np.float32, np.float64) else None
     if cv2 is not None:
         out = [_separable_opencv(cv2, image, scale, resizer) for image in x]
         return out[0][None] if len(out) == 1 else np.stack(out)

@@ -595,6 +595,45 @@ def _training_rate(scale: int, lr_patch: int, batch_size: int, steps: int = 40) 
     return rates
 
 
+def visit_costs(files, scale: int, lr_patch: int, degradation: Degradation, n: int = 5) -> dict[str, float]:
+    """What one visit of a photo costs, in one thread: the median milliseconds over the first ``n``
+    of ``files`` of ``decode`` (read the file), ``degrade`` (the LR image, as the stream makes it),
+    ``filter_opencv`` and ``filter_numpy`` (the degradation's resizing filter alone, by OpenCV,
+    where it is installed, and by numpy), ``cut`` (its patches, turned); ``patches``: how many a
+    visit of the first photo cuts; ``photos``: how many were timed. OpenCV is held to one thread
+    while it runs."""
+    from .degradation import RESIZERS, _opencv, _separable
+
+    source, rng, cv2 = _PhotoSource([Path(f) for f in files[:n]], scale, degradation), np.random.default_rng(0), _opencv()
+    threads = cv2.getNumThreads() if cv2 is not None else None
+    times: dict[str, list[float]] = {}
+
+    def timed(key, work):
+        start = time.perf_counter()
+        value = work()
+        times.setdefault(key, []).append((time.perf_counter() - start) * 1e3)
+        return value
+
+    try:
+        if cv2 is not None:
+            cv2.setNumThreads(1)
+        for i in range(len(source.files)):
+            hr = timed("decode", lambda: source.hr(i))
+            lr = timed("degrade", lambda: degradation.lr_uint8(hr, scale, rng, numpy_only=True))
+            if cv2 is not None:
+                timed("filter_opencv", lambda: _separable(hr[None], scale, RESIZERS[degradation.resizer]))
+            timed("filter_numpy", lambda: _separable(hr[None], scale, RESIZERS[degradation.resizer], opencv=False))
+            count = int(np.ceil(hr.shape[0] * hr.shape[1] / (lr_patch * scale) ** 2))
+            timed("cut", lambda: _cut(lr, hr, scale, lr_patch, count, rng, augment=True))
+            times.setdefault("patches", []).append(count)
+    finally:
+        if cv2 is not None:
+            cv2.setNumThreads(threads)
+    costs = {key: float(np.median(values)) for key, values in times.items()}
+    costs["patches"], costs["photos"] = times["patches"][0], len(source.files)
+    return costs
+
+
 STREAM_BENCHMARK_START = "<!-- stream-benchmark:start -->"
 STREAM_BENCHMARK_END = "<!-- stream-benchmark:end -->"
 
@@ -615,10 +654,12 @@ def idle_share(seconds: float = 3.0) -> float | None:
     return (idle1 - idle0) / max(total1 - total0, 1)
 
 
-def benchmark_table(rows: list[dict], training: dict[str, float], args, images: str, idle: float | None) -> str:
+def benchmark_table(rows: list[dict], training: dict[str, float], args, images: str, idle: float | None,
+                    costs: dict[str, float] | None = None) -> str:
     """The benchmark's results as the README's Markdown block: a row per stream (``rows``: label,
-    patches/s, peak RSS in MB, seconds to fill the disk cache or None), the training rates, and
-    how and where it was measured (``idle``: ``idle_share()`` before it started)."""
+    patches/s, peak RSS in MB, seconds to fill the disk cache or None), the training rates, what
+    a visit costs (``costs``: ``visit_costs``, or None for a random mix), and how and where it was
+    measured (``idle``: ``idle_share()`` before it started)."""
     header = (f"| stream (x{args.scale}, {args.degradation} degradation, {args.lr_patch}x{args.lr_patch} LR patches, batches of "
               f"{args.batch_size}, memory cache {args.cache_mb:,.0f} MB) | patches/s | peak RSS, MB |")
     lines = [header, "|---|---|---|"]
@@ -630,7 +671,11 @@ def benchmark_table(rows: list[dict], training: dict[str, float], args, images: 
             + "".join(f"; filling the disk cache took {r['prepare_seconds']:.0f} s" for r in prepared)
             + f". Measured on {platform.system()} with {os.cpu_count()} CPU cores (Python {platform.python_version()}, "
             f"TensorFlow {tf.__version__})" + (f"; the CPUs were {idle:.0%} idle just before it started" if idle is not None else "")
-            + ".\n")
+            + "." + (f" One visit of a photo, in one thread (median of {costs['photos']} photos): decoding {costs['decode']:.0f} ms, "
+                     f"degrading {costs['degrade']:.0f} ms (its filter alone: "
+                     + (f"{costs['filter_opencv']:.0f} ms by OpenCV, " if "filter_opencv" in costs else "")
+                     + f"{costs['filter_numpy']:.0f} ms by numpy), cutting and turning its {costs['patches']:,} patches "
+                     f"{costs['cut']:.0f} ms." if costs else "") + "\n")
 
 
 def main(argv=None) -> int:
@@ -653,6 +698,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=30, help="measuring time per run (default 30)")
     parser.add_argument("--warmup", type=int, default=200, help="batches before measuring (default 200)")
     parser.add_argument("--no-disk-cache", action="store_true", help="measure only the stream that reads the photo files")
+    parser.add_argument("--cost-photos", type=int, default=5, help="photos whose visit is timed step by step (default 5)")
     parser.add_argument("--readme", type=Path, default=None,
                         help=f"also write the results into this README, between {STREAM_BENCHMARK_START} and {STREAM_BENCHMARK_END}")
     parser.add_argument("--result", help=argparse.SUPPRESS)  # set in the child process, which measures
@@ -696,10 +742,14 @@ def main(argv=None) -> int:
             print(f"{label}: {r['patches_per_s']:,.0f} patches/s over {r['seconds']:.0f} s; peak RSS {peak_mb:,.0f} MB; "
                   f"memory cache {r['hits']} hits, {r['reads']} misses; {r['disk_reads']} disk-cache reads, {r['decoded']} photos decoded"
                   + (f"; filling the disk cache took {r['prepare_seconds']:.0f} s" if r["prepare_seconds"] else ""), flush=True)
+        costs = None
+        if args.degradation != "mix":
+            costs = visit_costs(image_files(folder), args.scale, args.lr_patch, Degradation(args.degradation), args.cost_photos)
+            print("one visit, in one thread (median ms): " + ", ".join(f"{k} {v:.1f}" for k, v in costs.items()), flush=True)
     training = _training_rate(args.scale, args.lr_patch, args.batch_size)
     for name, rate in training.items():
         print(f"a training step of {name} consumes {rate:,.0f} patches/s on this machine")
-    table = benchmark_table(rows, training, args, images, idle)
+    table = benchmark_table(rows, training, args, images, idle, costs)
     print(table)
     if args.readme is not None:
         replace_block(args.readme, STREAM_BENCHMARK_START, STREAM_BENCHMARK_END, table)

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from sr_utils import streaming
-from sr_utils.degradation import Degradation, DegradationMix
+from sr_utils.degradation import Degradation, DegradationMix, _opencv
 
 
 def _photos(folder, sizes, seed=0, suffix=".png"):
@@ -332,7 +332,17 @@ def test_benchmark_writes_its_readme_block(tmp_path, monkeypatch, capsys):
                                     "| a training step of `rsp_stub`, for comparison"]
     assert all(float(r[1].replace(",", "")) > 0 for r in rows) and rows[2][1] == "12"
     assert "the photos of `mine/`" in text and str(tmp_path) not in text
+    assert "One visit of a photo, in one thread (median of 3 photos): decoding " in text
+    assert "ms by numpy), cutting and turning its 8 patches " in text  # 40x48 pixels: 8 areas of 16x16
     assert "disk-cache reads, 0 photos decoded; filling the disk cache took" in capsys.readouterr().out  # all read from the cache
+
+
+def test_visit_costs_time_each_step_of_a_visit(tmp_path):
+    paths = _photos(tmp_path, [(64, 80)] * 3)
+    costs = streaming.visit_costs(paths, 2, 8, Degradation("benchmark"), n=2)
+    assert costs["photos"] == 2 and costs["patches"] == 20  # 64x80 HR pixels: 20 areas of 16x16
+    keys = {"decode", "degrade", "filter_numpy", "cut"} | ({"filter_opencv"} if _opencv() is not None else set())
+    assert set(costs) == keys | {"photos", "patches"} and all(costs[k] > 0 for k in keys)
 
 
 def test_benchmark_makes_the_synthetic_photos_once_and_states_their_size(tmp_path, monkeypatch, capsys):
