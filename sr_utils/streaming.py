@@ -604,7 +604,10 @@ def visit_costs(files, scale: int, lr_patch: int, degradation: Degradation, n: i
     while it runs."""
     from .degradation import RESIZERS, _opencv, _separable
 
-    source, rng, cv2 = _PhotoSource([Path(f) for f in files[:n]], scale, degradation), np.random.default_rng(0), _opencv()
+    files = [Path(f) for f in files[:check_int(n, "n", 1)]]
+    if not files:
+        raise ValueError("visit_costs needs at least one photo file.")
+    source, rng, cv2 = _PhotoSource(files, scale, degradation), np.random.default_rng(0), _opencv()
     threads = cv2.getNumThreads() if cv2 is not None else None
     times: dict[str, list[float]] = {}
 

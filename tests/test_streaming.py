@@ -343,6 +343,10 @@ def test_visit_costs_time_each_step_of_a_visit(tmp_path):
     assert costs["photos"] == 2 and costs["patches"] == 20  # 64x80 HR pixels: 20 areas of 16x16
     keys = {"decode", "degrade", "filter_numpy", "cut"} | ({"filter_opencv"} if _opencv() is not None else set())
     assert set(costs) == keys | {"photos", "patches"} and all(costs[k] > 0 for k in keys)
+    with pytest.raises(ValueError, match="n must be"):
+        streaming.visit_costs(paths, 2, 8, Degradation("benchmark"), n=0)
+    with pytest.raises(ValueError, match="at least one photo"):
+        streaming.visit_costs([], 2, 8, Degradation("benchmark"))
 
 
 def test_benchmark_makes_the_synthetic_photos_once_and_states_their_size(tmp_path, monkeypatch, capsys):
