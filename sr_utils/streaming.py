@@ -561,15 +561,19 @@ def _measure(args) -> None:
         return total
 
     take(it, tf.constant(args.warmup))
-    n, chunk, start = 0, tf.constant(50), time.perf_counter()
+    import resource
+
+    n, chunk, start, before = 0, tf.constant(50), time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     while time.perf_counter() - start < args.seconds:
         take(it, chunk)
         n += 50
-    seconds = time.perf_counter() - start
+    seconds, after = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF)
+    user, kernel = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
     del it  # now: an iterator left for the interpreter's exit can hang it (its producer needs Python)
     memory, disk = ds.cache_stats, ds.disk_stats
     Path(args.result).write_text(json.dumps({
         "patches_per_s": n * args.batch_size / seconds, "seconds": seconds, "prepare_seconds": prepared,
+        "cpu_seconds": user + kernel, "kernel_share": kernel / max(user + kernel, 1e-9),
         "hits": memory.hits, "reads": memory.misses, "disk_reads": disk.hits if disk else 0, "decoded": (disk.misses if disk else memory.misses)}))
 
 
@@ -637,6 +641,9 @@ def visit_costs(files, scale: int, lr_patch: int, degradation: Degradation, n: i
     return costs
 
 
+# the allocators' own defaults, which reuse_memory then leaves alone: the benchmark's run without it
+_DEFAULT_ALLOCATORS = {"MALLOC_TOP_PAD_": str(128 * 1024), "PILLOW_BLOCKS_MAX": "0"}
+
 STREAM_BENCHMARK_START = "<!-- stream-benchmark:start -->"
 STREAM_BENCHMARK_END = "<!-- stream-benchmark:end -->"
 
@@ -664,10 +671,10 @@ def benchmark_table(rows: list[dict], training: dict[str, float], args, images: 
     a visit costs (``costs``: ``visit_costs``, or None for a random mix), and how and where it was
     measured (``idle``: ``idle_share()`` before it started)."""
     header = (f"| stream (x{args.scale}, {args.degradation} degradation, {args.lr_patch}x{args.lr_patch} LR patches, batches of "
-              f"{args.batch_size}, memory cache {args.cache_mb:,.0f} MB) | patches/s | peak RSS, MB |")
-    lines = [header, "|---|---|---|"]
-    lines += [f"| {r['label']} | {r['patches_per_s']:,.0f} | {r['peak_mb']:,.0f} |" for r in rows]
-    lines += [f"| a training step of `{name}`, for comparison | {rate:,.0f} | |" for name, rate in training.items()]
+              f"{args.batch_size}, memory cache {args.cache_mb:,.0f} MB) | patches/s | peak RSS, MB | the kernel's share of its CPU time |")
+    lines = [header, "|---|---|---|---|"]
+    lines += [f"| {r['label']} | {r['patches_per_s']:,.0f} | {r['peak_mb']:,.0f} | {r['kernel_share']:.0%} |" for r in rows]
+    lines += [f"| a training step of `{name}`, for comparison | {rate:,.0f} | | |" for name, rate in training.items()]
     prepared = [r for r in rows if r.get("prepare_seconds")]
     return ("\n".join(lines) + f"\n\n`python -m sr_utils.streaming` on {images}, {args.seconds:g} s after {args.warmup} warm-up batches, "
             "batches taken inside a traced function as `fit` takes them"
@@ -726,16 +733,17 @@ def main(argv=None) -> int:
                 print(f"made {args.images} synthetic photos of 2040x1356 in {time.perf_counter() - start:.0f} s", flush=True)
             sizes = [p.stat().st_size for p in image_files(folder)]
             images += f" of {np.mean(sizes) / 1e6:.1f} MB on average; DIV2K's 800 training photos average 4.4 MB)"
-        runs = [("every visit reads its photo from the file (the default)", None)]
+        runs = [("every visit reads its photo from the file (the default)", None, None),
+                ("the same, without `reuse_memory` (glibc's and Pillow's defaults)", None, _DEFAULT_ALLOCATORS)]
         if not args.no_disk_cache:
-            runs.append(("`disk_cache` (`--disk-cache`), once filled: a visit reads two `.npy` files", str(Path(tmp) / "disk_cache")))
+            runs.append(("`disk_cache` (`--disk-cache`), once filled: a visit reads two `.npy` files", str(Path(tmp) / "disk_cache"), None))
         rows = []
-        for label, disk in runs:
+        for label, disk, env in runs:
             result = Path(tmp) / "result.json"
             child = ["--result", str(result), "--folder", str(folder), "--scale", str(args.scale), "--lr-patch", str(args.lr_patch),
                      "--batch-size", str(args.batch_size), "--degradation", args.degradation, "--cache-mb", str(args.cache_mb),
                      "--coverage", str(args.coverage), "--seconds", str(args.seconds), "--warmup", str(args.warmup), "--disk-cache", disk or ""]
-            peak_mb, _, rc = peak_rss_mb("sr_utils.streaming", child)
+            peak_mb, _, rc = peak_rss_mb("sr_utils.streaming", child, env={**os.environ, **env} if env else None)
             if rc or not result.is_file():
                 print(f"the measuring process failed (exit code {rc})", file=sys.stderr)
                 return rc or 1
@@ -743,6 +751,7 @@ def main(argv=None) -> int:
             result.unlink()
             rows.append({"label": label, "peak_mb": peak_mb, **r})
             print(f"{label}: {r['patches_per_s']:,.0f} patches/s over {r['seconds']:.0f} s; peak RSS {peak_mb:,.0f} MB; "
+                  f"{r['cpu_seconds']:.1f} s of CPU time, {r['kernel_share']:.0%} of it in the kernel; "
                   f"memory cache {r['hits']} hits, {r['reads']} misses; {r['disk_reads']} disk-cache reads, {r['decoded']} photos decoded"
                   + (f"; filling the disk cache took {r['prepare_seconds']:.0f} s" if r["prepare_seconds"] else ""), flush=True)
         costs = None
