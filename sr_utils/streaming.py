@@ -693,7 +693,7 @@ def main(argv=None) -> int:
         prog="python -m sr_utils.streaming",
         description="Measure the streaming patch pipeline: patches/s and peak memory on a folder of photos "
                     "(by default 800 synthetic DIV2K-sized PNGs made in a temporary folder and deleted after), "
-                    "reading every photo from its file, then from a disk cache, next to the patches/s a training "
+                    "reading every photo from its file (with and without reuse_memory), then from a disk cache, next to the patches/s a training "
                     "step of the photo models consumes here.")
     parser.add_argument("--folder", help="photos to stream (default: make the synthetic folder)")
     parser.add_argument("--images", type=int, default=800, help="synthetic photos to make (default 800)")
