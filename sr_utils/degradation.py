@@ -318,36 +318,48 @@ def _scratch(shape: tuple[int, ...], dtype) -> np.ndarray:
     return array
 
 
+def _shared_taps(scale: int, resizer: Resizer) -> tuple[np.ndarray, np.ndarray]:
+    """``(offsets, weights)`` of an output pixel far from both borders, whatever the image size
+    (taken from a side of ``64 * scale`` pixels, where the middle pixel's taps are all inside)."""
+    offsets, w, _ = _regular_taps(*_taps(64 * scale, scale, resizer), scale)
+    return offsets, w
+
+
 def _separable_opencv(cv2, image: np.ndarray, scale: int, resizer: Resizer) -> np.ndarray:
     """``_separable`` of one ``(H, W, C)`` image (C <= 4) by ``cv2.sepFilter2D``: the shared taps
-    filter the whole image (edge pixels repeated beyond it, which is the ``replicate`` border rule)
-    and every ``scale``-th pixel is kept; output rows and columns whose taps differ from the shared
-    ones (the ``renormalize`` rule's borders) are then computed by numpy."""
+    (``_shared_taps``) filter the whole image (edge pixels repeated beyond it, which is the
+    ``replicate`` border rule) and every ``scale``-th pixel is kept; output rows and columns whose
+    taps differ from the shared ones (the ``renormalize`` rule's borders; every row of a side too
+    short to have an interior) are then computed by numpy."""
     dtype = image.dtype if image.dtype.kind == "f" else np.dtype(np.float32)
     taps = [_taps(n, scale, resizer) for n in image.shape[:2]]
-    kernels, anchors = [], []
-    for index, weight in taps:
-        offsets, w, _ = _regular_taps(index, weight, scale)
-        first = min(int(offsets.min()), 0)  # the kernel spans tap 0, its anchor: output pixel i is
-        kernel = np.zeros(max(int(offsets.max()), 0) - first + 1, dtype)  # the filter's value at input pixel scale * i
-        kernel[offsets - first] = w
-        kernels.append(kernel)
-        anchors.append(-first)
-    depth = cv2.CV_32F if dtype == np.float32 else cv2.CV_64F
-    filtered = cv2.sepFilter2D(np.ascontiguousarray(image), depth, kernels[1], kernels[0], dst=_scratch(image.shape, dtype),
-                               anchor=(anchors[1], anchors[0]), borderType=cv2.BORDER_REPLICATE)
-    out = np.ascontiguousarray(filtered.reshape(image.shape)[::scale, ::scale])  # cv2 drops a channel axis of 1
+    offsets, w = _shared_taps(scale, resizer)
+    first = min(int(offsets.min()), 0)  # the kernel spans tap 0, its anchor: output pixel i is the
+    kernel = np.zeros(max(int(offsets.max()), 0) - first + 1, dtype)  # filter's value at input pixel scale * i
+    kernel[offsets - first] = w
+    filtered = cv2.sepFilter2D(np.ascontiguousarray(image), cv2.CV_32F if dtype == np.float32 else cv2.CV_64F, kernel, kernel,
+                               dst=_scratch(image.shape, dtype), anchor=(-first, -first), borderType=cv2.BORDER_REPLICATE)
+    h, w_out = len(taps[0][0]), len(taps[1][0])  # outputs per side: side // scale
+    out = np.ascontiguousarray(filtered.reshape(image.shape)[:h * scale:scale, :w_out * scale:scale])  # cv2 drops a channel axis of 1
     if resizer.border != "replicate":
         (rows, row_w), (cols, col_w) = taps
-        fix = np.flatnonzero(~_regular_taps(rows, row_w, scale)[2])  # rows along H, then filtered along W
+        fix = _other_taps(rows, row_w, scale, offsets, w)  # rows along H, then filtered along W
         if len(fix):
             lines = np.einsum("rk,rkwc->rwc", row_w[fix].astype(dtype), image[rows[fix]].astype(dtype, copy=False))
             out[fix] = _filter_axis(lines[None], 2, scale, resizer)[0]
-        fix = np.flatnonzero(~_regular_taps(cols, col_w, scale)[2])  # columns along W, then filtered along H
+        fix = _other_taps(cols, col_w, scale, offsets, w)  # columns along W, then filtered along H
         if len(fix):
             lines = np.einsum("ck,hckd->hcd", col_w[fix].astype(dtype), image[:, cols[fix]].astype(dtype, copy=False))
             out[:, fix] = _filter_axis(lines[None], 1, scale, resizer)[0]
     return out
+
+
+def _other_taps(index: np.ndarray, weight: np.ndarray, scale: int, offsets: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The output pixels (indices) whose taps (``_taps``) are not the shared ``(offsets, w)``."""
+    if index.shape[1] != len(offsets):
+        return np.arange(len(index))
+    shared = np.all(index == np.arange(len(index))[:, None] * scale + offsets, axis=1) & np.all(np.abs(weight - w) < 1e-12, axis=1)
+    return np.flatnonzero(~shared)
 
 
 def _filter_axis(x: np.ndarray, axis: int, scale: int, resizer: Resizer) -> np.ndarray:

@@ -265,6 +265,7 @@ class DiskCache:
 
 
 MALLOC_TOP_PAD_MB = 64  # reuse_memory: freed memory glibc keeps at the top of each heap
+MALLOC_MMAP_THRESHOLD_MB = 32  # reuse_memory: blocks glibc maps from the system one by one, from this size on
 PILLOW_BLOCKS = 8  # reuse_memory: freed image blocks (16 MB each) Pillow keeps
 _REUSING = []
 
@@ -274,7 +275,10 @@ def reuse_memory() -> bool:
     fresh pages at the next allocation (settings of the whole process, made once):
 
     * glibc's ``malloc`` keeps ``MALLOC_TOP_PAD_MB`` at the top of each heap (``mallopt(M_TOP_PAD)``;
-      the default is 128 KB), unless the ``MALLOC_TOP_PAD_`` environment variable chooses it;
+      the default is 128 KB), unless the ``MALLOC_TOP_PAD_`` environment variable chooses it, and
+      maps blocks from the system one by one only from ``MALLOC_MMAP_THRESHOLD_MB`` on
+      (``M_MMAP_THRESHOLD``; setting the pad turns glibc's adaptive threshold off, and this is
+      where the adaptive one tops out), unless ``MALLOC_MMAP_THRESHOLD_`` chooses it;
     * Pillow keeps up to ``PILLOW_BLOCKS`` freed image blocks (``Image.core.set_blocks_max``; the
       default is none), unless ``PILLOW_BLOCKS_MAX`` chooses it or it already keeps more.
 
@@ -296,7 +300,10 @@ def reuse_memory() -> bool:
         try:
             import ctypes
 
-            changed |= bool(ctypes.CDLL(None).mallopt(-2, MALLOC_TOP_PAD_MB << 20))  # -2: M_TOP_PAD in <malloc.h>
+            libc = ctypes.CDLL(None)
+            changed |= bool(libc.mallopt(-2, MALLOC_TOP_PAD_MB << 20))  # -2: M_TOP_PAD in <malloc.h>
+            if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+                libc.mallopt(-3, MALLOC_MMAP_THRESHOLD_MB << 20)  # -3: M_MMAP_THRESHOLD
         except (OSError, AttributeError):
             pass
     return changed
@@ -543,6 +550,8 @@ def _measure(args) -> None:
     there is one) and write the result to ``--result`` as JSON."""
     files = image_files(args.folder)
     degradation = DegradationMix() if args.degradation == "mix" else Degradation(args.degradation)
+    if args.no_reuse_memory:
+        _REUSING.append(False)  # as if reuse_memory had run: photo_patch_dataset then leaves glibc and Pillow as they are
     prepared = None
     if args.disk_cache:
         start = time.perf_counter()
@@ -641,9 +650,6 @@ def visit_costs(files, scale: int, lr_patch: int, degradation: Degradation, n: i
     return costs
 
 
-# the allocators' own defaults, which reuse_memory then leaves alone: the benchmark's run without it
-_DEFAULT_ALLOCATORS = {"MALLOC_TOP_PAD_": str(128 * 1024), "PILLOW_BLOCKS_MAX": "0"}
-
 STREAM_BENCHMARK_START = "<!-- stream-benchmark:start -->"
 STREAM_BENCHMARK_END = "<!-- stream-benchmark:end -->"
 
@@ -713,6 +719,7 @@ def main(argv=None) -> int:
                         help=f"also write the results into this README, between {STREAM_BENCHMARK_START} and {STREAM_BENCHMARK_END}")
     parser.add_argument("--result", help=argparse.SUPPRESS)  # set in the child process, which measures
     parser.add_argument("--disk-cache", help=argparse.SUPPRESS)  # the child's disk cache folder
+    parser.add_argument("--no-reuse-memory", action="store_true", help=argparse.SUPPRESS)  # the child leaves the allocators alone
     args = parser.parse_args(argv)
     if args.result:
         _measure(args)
@@ -733,17 +740,17 @@ def main(argv=None) -> int:
                 print(f"made {args.images} synthetic photos of 2040x1356 in {time.perf_counter() - start:.0f} s", flush=True)
             sizes = [p.stat().st_size for p in image_files(folder)]
             images += f" of {np.mean(sizes) / 1e6:.1f} MB on average; DIV2K's 800 training photos average 4.4 MB)"
-        runs = [("every visit reads its photo from the file (the default)", None, None),
-                ("the same, without `reuse_memory` (glibc's and Pillow's defaults)", None, _DEFAULT_ALLOCATORS)]
+        runs = [("every visit reads its photo from the file (the default)", None, False),
+                ("the same, without `reuse_memory` (glibc's and Pillow's defaults)", None, True)]
         if not args.no_disk_cache:
-            runs.append(("`disk_cache` (`--disk-cache`), once filled: a visit reads two `.npy` files", str(Path(tmp) / "disk_cache"), None))
+            runs.append(("`disk_cache` (`--disk-cache`), once filled: a visit reads two `.npy` files", str(Path(tmp) / "disk_cache"), False))
         rows = []
-        for label, disk, env in runs:
+        for label, disk, plain_memory in runs:
             result = Path(tmp) / "result.json"
             child = ["--result", str(result), "--folder", str(folder), "--scale", str(args.scale), "--lr-patch", str(args.lr_patch),
                      "--batch-size", str(args.batch_size), "--degradation", args.degradation, "--cache-mb", str(args.cache_mb),
                      "--coverage", str(args.coverage), "--seconds", str(args.seconds), "--warmup", str(args.warmup), "--disk-cache", disk or ""]
-            peak_mb, _, rc = peak_rss_mb("sr_utils.streaming", child, env={**os.environ, **env} if env else None)
+            peak_mb, _, rc = peak_rss_mb("sr_utils.streaming", child + ["--no-reuse-memory"] * plain_memory)
             if rc or not result.is_file():
                 print(f"the measuring process failed (exit code {rc})", file=sys.stderr)
                 return rc or 1

@@ -240,3 +240,20 @@ def test_opencv_filter_handles_one_channel_and_strided_views(monkeypatch):
     plain = degradation._separable(image, 2, RESIZERS["benchmark"])
     assert ours.shape == plain.shape == (1, 150, 140, 1)
     np.testing.assert_allclose(ours, plain, rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(4, 16384), (16384, 4), (8, 10000), (12, 6000), (24, 3000), (3, 30000)])
+def test_opencv_filter_of_thin_strips_equals_numpys(monkeypatch, shape):
+    """A side too short to have a pixel away from both borders: OpenCV's filter uses the shared taps
+    of a long side, and numpy recomputes every output of the short side that differs from them."""
+    pytest.importorskip("cv2")
+    image = np.random.default_rng(sum(shape)).random((1, *shape, 3))
+    for scale in (2, 3, 4):
+        x = image[:, :shape[0] // scale * scale, :shape[1] // scale * scale]
+        if min(x.shape[1:3]) < scale:
+            continue
+        for name in RESIZERS:
+            ours = degradation._separable(x, scale, RESIZERS[name])
+            plain = degradation._separable(x, scale, RESIZERS[name], opencv=False)
+            assert ours.shape == plain.shape == (1, x.shape[1] // scale, x.shape[2] // scale, 3)
+            np.testing.assert_allclose(ours, plain, rtol=0, atol=1e-9, err_msg=f"{name} x{scale}")
