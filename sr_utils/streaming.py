@@ -17,7 +17,8 @@ photos, DIV2K): image files are read from disk as they are needed, never all hel
 Visits run in parallel (``parallel``); the patches of ``pool`` consecutive visits are shuffled
 together and batched, so a batch holds patches of many photos, each with its own degradation. The stream depends only
 on the seed, not on timing. Memory is bounded by the cache, plus about ``pool + parallel`` visits'
-patches and ``parallel`` photos being degraded; freed memory is kept for reuse (``reuse_memory``).
+patches and ``parallel`` photos being degraded (each visit thread keeps OpenCV's filter output for
+the next photo: 33 MB for a DIV2K photo); freed memory is kept for reuse (``reuse_memory``).
 
 ``python -m sr_utils.streaming`` measures it: patches/s and peak memory on a synthetic folder of
 800 DIV2K-sized photos, next to the rate a training step consumes them.
