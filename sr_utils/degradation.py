@@ -301,8 +301,14 @@ def _regular_taps(index: np.ndarray, weight: np.ndarray, scale: int) -> tuple[np
     where ``regular[i]``; the others (borders: taps clipped or renormalized) differ."""
     mid = len(index) // 2
     offsets, w = index[mid] - mid * scale, weight[mid]
-    regular = np.all(index == np.arange(len(index))[:, None] * scale + offsets, axis=1) & np.all(np.abs(weight - w) < 1e-12, axis=1)
-    return offsets, w, regular
+    return offsets, w, _has_taps(index, weight, scale, offsets, w)
+
+
+def _has_taps(index: np.ndarray, weight: np.ndarray, scale: int, offsets: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Which output pixels' taps (``_taps``: ``index``, ``weight``) are ``(offsets, w)``: a bool per pixel."""
+    if index.shape[1] != len(offsets):
+        return np.zeros(len(index), bool)
+    return np.all(index == np.arange(len(index))[:, None] * scale + offsets, axis=1) & np.all(np.abs(weight - w) < 1e-12, axis=1)
 
 
 _SCRATCH = threading.local()
@@ -332,34 +338,25 @@ def _separable_opencv(cv2, image: np.ndarray, scale: int, resizer: Resizer) -> n
     taps differ from the shared ones (the ``renormalize`` rule's borders; every row of a side too
     short to have an interior) are then computed by numpy."""
     dtype = image.dtype if image.dtype.kind == "f" else np.dtype(np.float32)
-    taps = [_taps(n, scale, resizer) for n in image.shape[:2]]
     offsets, w = _shared_taps(scale, resizer)
     first = min(int(offsets.min()), 0)  # the kernel spans tap 0, its anchor: output pixel i is the
     kernel = np.zeros(max(int(offsets.max()), 0) - first + 1, dtype)  # filter's value at input pixel scale * i
     kernel[offsets - first] = w
     filtered = cv2.sepFilter2D(np.ascontiguousarray(image), cv2.CV_32F if dtype == np.float32 else cv2.CV_64F, kernel, kernel,
                                dst=_scratch(image.shape, dtype), anchor=(-first, -first), borderType=cv2.BORDER_REPLICATE)
-    h, w_out = len(taps[0][0]), len(taps[1][0])  # outputs per side: side // scale
+    h, w_out = image.shape[0] // scale, image.shape[1] // scale
     out = np.ascontiguousarray(filtered.reshape(image.shape)[:h * scale:scale, :w_out * scale:scale])  # cv2 drops a channel axis of 1
     if resizer.border != "replicate":
-        (rows, row_w), (cols, col_w) = taps
-        fix = _other_taps(rows, row_w, scale, offsets, w)  # rows along H, then filtered along W
+        (rows, row_w), (cols, col_w) = (_taps(n, scale, resizer) for n in image.shape[:2])
+        fix = np.flatnonzero(~_has_taps(rows, row_w, scale, offsets, w))  # rows along H, then filtered along W
         if len(fix):
             lines = np.einsum("rk,rkwc->rwc", row_w[fix].astype(dtype), image[rows[fix]].astype(dtype, copy=False))
             out[fix] = _filter_axis(lines[None], 2, scale, resizer)[0]
-        fix = _other_taps(cols, col_w, scale, offsets, w)  # columns along W, then filtered along H
+        fix = np.flatnonzero(~_has_taps(cols, col_w, scale, offsets, w))  # columns along W, then filtered along H
         if len(fix):
             lines = np.einsum("ck,hckd->hcd", col_w[fix].astype(dtype), image[:, cols[fix]].astype(dtype, copy=False))
             out[:, fix] = _filter_axis(lines[None], 1, scale, resizer)[0]
     return out
-
-
-def _other_taps(index: np.ndarray, weight: np.ndarray, scale: int, offsets: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """The output pixels (indices) whose taps (``_taps``) are not the shared ``(offsets, w)``."""
-    if index.shape[1] != len(offsets):
-        return np.arange(len(index))
-    shared = np.all(index == np.arange(len(index))[:, None] * scale + offsets, axis=1) & np.all(np.abs(weight - w) < 1e-12, axis=1)
-    return np.flatnonzero(~shared)
 
 
 def _filter_axis(x: np.ndarray, axis: int, scale: int, resizer: Resizer) -> np.ndarray:
