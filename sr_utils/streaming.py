@@ -285,7 +285,8 @@ def reuse_memory() -> bool:
 
     The stream decodes a photo into ~10 MB of fresh memory per visit and allocates and frees about
     a megabyte per batch, a thousand batches a second: with the defaults, faulting those pages in
-    took over a third of its CPU time in ``python -m sr_utils.streaming``. The memory kept is at
+    made the kernel's share of its CPU time 29% instead of 16% (``python -m sr_utils.streaming``,
+    the README's table). The memory kept is at
     most ``MALLOC_TOP_PAD_MB`` per heap and ``PILLOW_BLOCKS`` x 16 MB. ``photo_patch_dataset``
     calls this; it returns whether it changed anything (never off glibc for the first setting:
     macOS, Windows, musl).
@@ -461,6 +462,12 @@ class _PhotoSource:
             self.lr(index, hr)
 
 
+def _patches_per_visit(shape: tuple[int, ...], lr_patch: int, scale: int, coverage: float = 1.0) -> int:
+    """Patches a visit cuts from an HR photo of ``shape``: ``coverage`` times its area in HR
+    patches, rounded up, at least one."""
+    return max(1, int(np.ceil(coverage * shape[0] * shape[1] / (lr_patch * scale) ** 2)))
+
+
 class _Visits:
     """Visit ``i`` of the photos: photo ``order(i // n)[i % n]``, degraded and cut into patches
     with a generator seeded by ``(seed, i)``; returns ``(lr, hr)`` uint8 patch stacks. A photo
@@ -497,7 +504,7 @@ class _Visits:
             if isinstance(degradation, DegradationMix):
                 degradation = degradation.draw(rng, source.scale)
             lr = degradation.lr_uint8(hr, source.scale, rng, numpy_only=True)
-        n = max(1, int(np.ceil(self.coverage * hr.shape[0] * hr.shape[1] / (self.lr_patch * source.scale) ** 2)))
+        n = _patches_per_visit(hr.shape, self.lr_patch, source.scale, self.coverage)
         return _cut(lr, hr, source.scale, self.lr_patch, n, rng, self.augment)
 
 
@@ -640,7 +647,7 @@ def visit_costs(files, scale: int, lr_patch: int, degradation: Degradation, n: i
             if cv2 is not None:
                 timed("filter_opencv", lambda: _separable(hr[None], scale, RESIZERS[degradation.resizer]))
             timed("filter_numpy", lambda: _separable(hr[None], scale, RESIZERS[degradation.resizer], opencv=False))
-            count = int(np.ceil(hr.shape[0] * hr.shape[1] / (lr_patch * scale) ** 2))
+            count = _patches_per_visit(hr.shape, lr_patch, scale)
             timed("cut", lambda: _cut(lr, hr, scale, lr_patch, count, rng, augment=True))
             times.setdefault("patches", []).append(count)
     finally:
